@@ -48,11 +48,14 @@ export function sendJson(
  */
 export class WindowLimiter {
   private readonly stamps: number[] = [];
-  constructor(
-    readonly max: number,
-    readonly intervalMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+  readonly max: number;
+  readonly intervalMs: number;
+  private readonly now: () => number;
+  constructor(max: number, intervalMs: number, now: () => number = Date.now) {
+    this.max = max;
+    this.intervalMs = intervalMs;
+    this.now = now;
+  }
 
   /** Records a call if allowed; returns the calls remaining after it, or -1 when over the limit. */
   take(): number {
