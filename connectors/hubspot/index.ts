@@ -1,0 +1,466 @@
+// HubSpot connector through @hubspot/api-client: incremental polling through CRM search on the
+// last-modified property, batch writes of 100, creates as upserts on a unique property, v4 associations.
+import { Client } from '@hubspot/api-client';
+import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/objects/index.js';
+import { z } from 'zod';
+import type { ObjectType } from '../../engine/index.ts';
+import { AuthError, ConnectorError, isNetworkError, RateLimitError } from '../errors.ts';
+import {
+  CallCounter,
+  type Connector,
+  type Cursor,
+  chunk,
+  type PollPage,
+  type SourceChange,
+  type WriteOp,
+  type WriteOutcome,
+} from '../types.ts';
+import {
+  ASSOCIATIONS,
+  FIELDSYNC_ID_PROPERTY,
+  type HubSpotObject,
+  MAPPING,
+  readProperties,
+  SYSTEM,
+  toChange,
+  toProperties,
+} from './mapping.ts';
+
+export interface HubSpotConfig {
+  accessToken: string;
+  baseUrl?: string;
+  /** Re-read this much before the cursor: search is eventually consistent ("it may take a few moments
+   * for newly created or updated objects to appear"). */
+  overlapMs?: number;
+}
+
+/** Batch endpoints take at most 100 inputs (CRM objects API, batch read/create/update/upsert). */
+export const BATCH_LIMIT = 100;
+/** Search: at most 200 per page, and paging past 10,000 results answers 400 (CRM search guide). */
+const SEARCH_PAGE = 200;
+const SEARCH_CAP = 10_000;
+/** Search allows about 5 requests per second per account; pace ourselves below it. */
+const SEARCH_SPACING_MS = 220;
+
+const cursorSchema = z.object({ ts: z.number(), id: z.string() });
+const hubspotObjectSchema = z.object({
+  id: z.string(),
+  properties: z.record(z.string(), z.string().nullable().optional()),
+  updatedAt: z.union([z.date(), z.string()]).optional(),
+});
+const searchResponseSchema = z.object({
+  results: z.array(hubspotObjectSchema),
+  paging: z.object({ next: z.object({ after: z.string() }).optional() }).optional(),
+});
+const batchErrorSchema = z.object({
+  category: z.string().optional(),
+  message: z.string().optional(),
+  context: z.record(z.string(), z.array(z.string())).optional(),
+});
+const batchResponseSchema = z.object({
+  results: z.array(hubspotObjectSchema),
+  errors: z.array(batchErrorSchema).optional(),
+});
+const associationReadSchema = z.object({
+  results: z.array(
+    z.object({
+      _from: z.object({ id: z.string() }),
+      to: z.array(
+        z.object({
+          toObjectId: z.union([z.string(), z.number()]),
+          associationTypes: z.array(z.object({ typeId: z.number().optional() })).optional(),
+        }),
+      ),
+    }),
+  ),
+});
+
+const exceptionSchema = z.object({
+  code: z.number(),
+  body: z.unknown().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+function bodyField(body: unknown, key: string): string | undefined {
+  if (typeof body === 'object' && body !== null && key in body) {
+    const v: unknown = Reflect.get(body, key);
+    return typeof v === 'string' ? v : undefined;
+  }
+  return undefined;
+}
+
+/** Translate an SDK ApiException (or network failure) into a typed connector error. */
+export function translateError(err: unknown): ConnectorError {
+  if (err instanceof ConnectorError) return err;
+  const parsed = exceptionSchema.safeParse(err);
+  if (!parsed.success) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new ConnectorError(SYSTEM, isNetworkError(err) ? 'NETWORK' : 'UNKNOWN', message, {
+      retryable: isNetworkError(err),
+      cause: err,
+    });
+  }
+  const { code, body, headers } = parsed.data;
+  const category = bodyField(body, 'category') ?? bodyField(body, 'errorType') ?? `HTTP_${code}`;
+  const message = bodyField(body, 'message') ?? `HTTP ${code}`;
+  if (code === 401) return new AuthError(SYSTEM, category, message, { retryable: false, cause: err });
+  if (code === 429) {
+    const retryAfter = Number(headers?.['retry-after']);
+    const policy = bodyField(body, 'policyName');
+    const retryAfterMs =
+      Number.isFinite(retryAfter) && retryAfter > 0
+        ? retryAfter * 1000
+        : policy === 'DAILY'
+          ? 3_600_000
+          : 10_000;
+    return new RateLimitError(SYSTEM, policy ?? 'RATE_LIMIT', message, {
+      retryable: true,
+      retryAfterMs,
+      cause: err,
+    });
+  }
+  // 423 Locked: high-volume writes lock records for about 2 s.
+  if (code >= 500 || code === 423)
+    return new ConnectorError(SYSTEM, category, message, { retryable: true, retryAfterMs: 2000, cause: err });
+  return new ConnectorError(SYSTEM, category, message, { retryable: false, cause: err });
+}
+
+export class HubSpotConnector implements Connector {
+  readonly system = SYSTEM;
+  private readonly client: Client;
+  private readonly counter = new CallCounter();
+  private readonly overlapMs: number;
+  private lastSearchAt = 0;
+
+  constructor(config: HubSpotConfig) {
+    // numberOfApiCallRetries is the total number of attempts (SDK RetryDecorator); it retries 5xx and
+    // the ten-secondly 429. Keep every Client in a process on the same settings: the SDK's decorators are a singleton.
+    this.client = new Client({
+      accessToken: config.accessToken,
+      basePath: (config.baseUrl ?? 'https://api.hubapi.com').replace(/\/+$/, ''),
+      numberOfApiCallRetries: 3,
+    });
+    this.overlapMs = config.overlapMs ?? 60_000;
+  }
+
+  stats() {
+    return this.counter.stats();
+  }
+
+  async *poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage> {
+    const m = MAPPING[object];
+    const parsed =
+      cursor === undefined || Object.keys(cursor).length === 0 ? undefined : cursorSchema.safeParse(cursor);
+    if (parsed !== undefined && !parsed.success)
+      throw new ConnectorError(
+        SYSTEM,
+        'BAD_CURSOR',
+        `stored cursor is malformed: ${JSON.stringify(cursor)}`,
+        { retryable: false },
+      );
+    let current: Cursor | undefined = parsed?.data;
+    let from = parsed === undefined ? 0 : Math.max(0, parsed.data.ts - this.overlapMs);
+    let after = 0;
+    let emitted = false;
+    for (;;) {
+      const res = await this.search(object, from, after);
+      const records = res.results;
+      const refs = await this.readRefs(
+        object,
+        records.map((r) => r.id),
+      );
+      const changes = records.map((r) => toChange(object, r, refs.get(r.id) ?? {}));
+      this.counter.recordsRead += changes.length;
+      const lastChange = changes.at(-1);
+      if (lastChange !== undefined) current = { ts: lastChange.modifiedAt, id: lastChange.externalId };
+      const nextAfter = res.paging?.next?.after;
+      const more = nextAfter !== undefined && records.length > 0;
+      if (changes.length > 0 || (!more && !emitted)) {
+        emitted = true;
+        yield { changes, cursor: current ?? {} };
+      }
+      if (!more) return;
+      after = Number(nextAfter);
+      if (after + SEARCH_PAGE > SEARCH_CAP) {
+        // Keyset restart below the 10,000-result cap: move the lower bound to the last time seen.
+        if (lastChange === undefined || lastChange.modifiedAt === from) {
+          throw new ConnectorError(
+            SYSTEM,
+            'WINDOW_TOO_DENSE',
+            `more than ${SEARCH_CAP} ${m.objectType} share one modification time`,
+            {
+              retryable: false,
+            },
+          );
+        }
+        from = lastChange.modifiedAt;
+        after = 0;
+      }
+    }
+  }
+
+  private async search(object: ObjectType, from: number, after: number) {
+    const m = MAPPING[object];
+    const wait = this.lastSearchAt + SEARCH_SPACING_MS - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.lastSearchAt = Date.now();
+    // CRM search: POST /crm/v3/objects/{type}/search, ascending by last-modified, ties by id (ascending).
+    const res = await this.call('search', () =>
+      this.client.crm.objects.searchApi.doSearch(m.objectType, {
+        filterGroups: [
+          {
+            filters: [
+              { propertyName: m.modifiedProperty, operator: FilterOperatorEnum.Gte, value: String(from) },
+            ],
+          },
+        ],
+        sorts: [m.modifiedProperty],
+        properties: readProperties(object),
+        limit: SEARCH_PAGE,
+        after: String(after),
+      }),
+    );
+    return searchResponseSchema.parse(res);
+  }
+
+  /** Reference fields from v4 associations: one batch read per 100 records. */
+  private async readRefs(
+    object: ObjectType,
+    ids: readonly string[],
+  ): Promise<Map<string, Record<string, string | null>>> {
+    const out = new Map<string, Record<string, string | null>>();
+    const assoc = ASSOCIATIONS[object];
+    if (assoc === undefined || ids.length === 0) return out;
+    const from = MAPPING[object].objectType;
+    for (const [field, toType] of Object.entries(assoc)) {
+      for (const id of ids) out.set(id, { ...(out.get(id) ?? {}), [field]: null });
+      for (const part of chunk(ids, BATCH_LIMIT)) {
+        // Associations v4: POST /crm/v4/associations/{from}/{to}/batch/read
+        const res = await this.call('associations:read', () =>
+          this.client.crm.associations.v4.batchApi.getPage(from, toType, {
+            inputs: part.map((id) => ({ id })),
+          }),
+        );
+        for (const row of associationReadSchema.parse(res).results) {
+          // Prefer the primary association (type 1) when there are several.
+          const sorted = [...row.to].sort(
+            (a, b) =>
+              primaryRank(a) - primaryRank(b) || String(a.toObjectId).localeCompare(String(b.toObjectId)),
+          );
+          const first = sorted[0];
+          out.set(row._from.id, {
+            ...(out.get(row._from.id) ?? {}),
+            [field]: first === undefined ? null : String(first.toObjectId),
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  async read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]> {
+    const m = MAPPING[object];
+    const records: HubSpotObject[] = [];
+    for (const part of chunk(ids, BATCH_LIMIT)) {
+      const res = await this.call('read', () =>
+        this.client.crm.objects.batchApi.read(m.objectType, {
+          inputs: part.map((id) => ({ id })),
+          properties: readProperties(object),
+          propertiesWithHistory: [],
+        }),
+      );
+      records.push(...batchResponseSchema.parse(res).results);
+    }
+    const refs = await this.readRefs(
+      object,
+      records.map((r) => r.id),
+    );
+    this.counter.recordsRead += records.length;
+    return records.map((r) => toChange(object, r, refs.get(r.id) ?? {}));
+  }
+
+  async write(object: ObjectType, ops: readonly WriteOp[]): Promise<WriteOutcome[]> {
+    const m = MAPPING[object];
+    const outcomes: WriteOutcome[] = [];
+    for (const part of chunk(
+      ops.filter((op) => op.externalId !== undefined),
+      BATCH_LIMIT,
+    )) {
+      const inputs = part.map((op) => ({ id: op.externalId ?? '', properties: toProperties(object, op) }));
+      const withProps = inputs.filter((i) => Object.keys(i.properties).length > 0);
+      const done = new Map<string, WriteOutcome>();
+      if (withProps.length > 0) {
+        // Batch update: POST /crm/v3/objects/{type}/batch/update (200, or 207 with per-record errors).
+        const res = await this.batch('write:update', () =>
+          this.client.crm.objects.batchApi.update(m.objectType, { inputs: withProps }),
+        );
+        for (const o of this.outcomes(
+          part.filter((op) => withProps.some((i) => i.id === op.externalId)),
+          res,
+          (op) => op.externalId ?? '',
+          (r) => r.id,
+        )) {
+          done.set(o.canonicalId, o);
+        }
+      }
+      for (const op of part) {
+        outcomes.push(
+          done.get(op.canonicalId) ?? {
+            canonicalId: op.canonicalId,
+            ok: true,
+            externalId: op.externalId ?? '',
+            created: false,
+          },
+        );
+      }
+    }
+    for (const part of chunk(
+      ops.filter((op) => op.externalId === undefined),
+      BATCH_LIMIT,
+    )) {
+      const inputs = part.map((op) => ({
+        id: op.canonicalId,
+        idProperty: FIELDSYNC_ID_PROPERTY,
+        properties: { ...toProperties(object, op), [FIELDSYNC_ID_PROPERTY]: op.canonicalId },
+      }));
+      // Batch upsert on a unique property: a retried create updates what the first attempt made.
+      const res = await this.batch('write:upsert', () =>
+        this.client.crm.objects.batchApi.upsert(m.objectType, { inputs }),
+      );
+      outcomes.push(
+        ...this.outcomes(
+          part,
+          res,
+          (op) => op.canonicalId,
+          (r) => r.properties[FIELDSYNC_ID_PROPERTY] ?? undefined,
+          true,
+        ),
+      );
+    }
+    await this.writeAssociations(object, ops, outcomes);
+    this.counter.recordsWritten += outcomes.filter((o) => o.ok).length;
+    return outcomes;
+  }
+
+  /** Associations for reference fields: archive the old pair, create the new default association. */
+  private async writeAssociations(
+    object: ObjectType,
+    ops: readonly WriteOp[],
+    outcomes: WriteOutcome[],
+  ): Promise<void> {
+    const assoc = ASSOCIATIONS[object];
+    if (assoc === undefined) return;
+    const from = MAPPING[object].objectType;
+    const byId = new Map(outcomes.map((o, i) => [o.canonicalId, i]));
+    for (const [field, toType] of Object.entries(assoc)) {
+      const creates: { op: WriteOp; fromId: string; toId: string }[] = [];
+      const archives: { op: WriteOp; fromId: string; toId: string }[] = [];
+      for (const op of ops) {
+        if (!Object.hasOwn(op.refs, field)) continue;
+        const i = byId.get(op.canonicalId);
+        const outcome = i === undefined ? undefined : outcomes[i];
+        if (outcome === undefined || !outcome.ok) continue;
+        const next = op.refs[field] ?? null;
+        const prev = op.previousRefs[field] ?? null;
+        if (prev !== null && prev !== next) archives.push({ op, fromId: outcome.externalId, toId: prev });
+        if (next !== null && next !== prev) creates.push({ op, fromId: outcome.externalId, toId: next });
+      }
+      const fail = (op: WriteOp, e: ConnectorError) => {
+        const i = byId.get(op.canonicalId);
+        if (i !== undefined)
+          outcomes[i] = {
+            canonicalId: op.canonicalId,
+            ok: false,
+            retryable: e.retryable,
+            code: e.code,
+            message: e.message,
+          };
+      };
+      for (const part of chunk(archives, BATCH_LIMIT)) {
+        try {
+          // Associations v4: POST /crm/v4/associations/{from}/{to}/batch/archive (204)
+          await this.call('associations:archive', () =>
+            this.client.crm.associations.v4.batchApi.archive(from, toType, {
+              inputs: part.map((a) => ({ _from: { id: a.fromId }, to: [{ id: a.toId }] })),
+            }),
+          );
+        } catch (err) {
+          for (const a of part) fail(a.op, translateError(err));
+        }
+      }
+      for (const part of chunk(creates, BATCH_LIMIT)) {
+        try {
+          // Associations v4: POST /crm/v4/associations/{from}/{to}/batch/associate/default
+          await this.call('associations:create', () =>
+            this.client.crm.associations.v4.batchApi.createDefault(from, toType, {
+              inputs: part.map((a) => ({ _from: { id: a.fromId }, to: { id: a.toId } })),
+            }),
+          );
+        } catch (err) {
+          for (const a of part) fail(a.op, translateError(err));
+        }
+      }
+    }
+  }
+
+  private async batch(kind: string, fn: () => Promise<unknown>) {
+    try {
+      return batchResponseSchema.parse(await this.call(kind, fn));
+    } catch (err) {
+      return translateError(err);
+    }
+  }
+
+  /** Pair batch results (200 or 207) with ops by key; an op with no result failed. */
+  private outcomes(
+    ops: readonly WriteOp[],
+    res: z.infer<typeof batchResponseSchema> | ConnectorError,
+    opKey: (op: WriteOp) => string,
+    resultKey: (r: HubSpotObject) => string | undefined,
+    creating = false,
+  ): WriteOutcome[] {
+    if (res instanceof ConnectorError) {
+      return ops.map((op) => ({
+        canonicalId: op.canonicalId,
+        ok: false,
+        retryable: res.retryable,
+        code: res.code,
+        message: res.message,
+        ...(res.retryAfterMs !== undefined ? { retryAfterMs: res.retryAfterMs } : {}),
+      }));
+    }
+    const results = new Map<string, HubSpotObject>();
+    for (const r of res.results) {
+      const key = resultKey(r);
+      if (key !== undefined) results.set(key, r);
+    }
+    return ops.map((op): WriteOutcome => {
+      const r = results.get(opKey(op));
+      if (r !== undefined)
+        return { canonicalId: op.canonicalId, ok: true, externalId: r.id, created: creating };
+      const err =
+        res.errors?.find((e) => Object.values(e.context ?? {}).some((ids) => ids.includes(opKey(op)))) ??
+        res.errors?.[0];
+      return {
+        canonicalId: op.canonicalId,
+        ok: false,
+        retryable: false,
+        code: err?.category ?? 'UNKNOWN',
+        message: err?.message ?? 'record missing from batch result',
+      };
+    });
+  }
+
+  private async call<T>(kind: string, fn: () => Promise<T>): Promise<T> {
+    this.counter.count(kind);
+    try {
+      return await fn();
+    } catch (err) {
+      throw translateError(err);
+    }
+  }
+}
+
+function primaryRank(to: { associationTypes?: { typeId?: number | undefined }[] | undefined }): number {
+  return to.associationTypes?.some((t) => t.typeId === 1) === true ? 0 : 1;
+}

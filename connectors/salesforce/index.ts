@@ -1,0 +1,258 @@
+// Salesforce connector through jsforce: SOQL polling with a compound (SystemModstamp, Id)
+// cursor, sObject Collections writes in chunks of 200, creates as upserts on an external id.
+import { Connection } from 'jsforce';
+import { z } from 'zod';
+import type { ObjectType } from '../../engine/index.ts';
+import { AuthError, ConnectorError, isNetworkError, RateLimitError } from '../errors.ts';
+import {
+  CallCounter,
+  type Connector,
+  type Cursor,
+  chunk,
+  type PollPage,
+  type SourceChange,
+  type WriteOp,
+  type WriteOutcome,
+} from '../types.ts';
+import { FIELDSYNC_ID_FIELD, MAPPING, SYSTEM, selectFields, toChange, toNative } from './mapping.ts';
+import {
+  queryResultSchema,
+  type SalesforceRecord,
+  salesforceRecordSchema,
+  saveResultsSchema,
+} from './types.ts';
+
+export interface SalesforceConfig {
+  instanceUrl: string;
+  accessToken: string;
+  apiVersion?: string;
+  /** Re-read this much before the cursor on every poll: SystemModstamp is set at transaction start, so a
+   * long transaction can commit a record stamped before the cursor after we read past it. */
+  overlapMs?: number;
+}
+
+/** sObject Collections accept at most 200 records per request (Salesforce REST API Developer Guide, "sObject Collections"). */
+export const COLLECTION_LIMIT = 200;
+/** Collections retrieve accepts up to 2,000 ids per POST. */
+const RETRIEVE_LIMIT = 2000;
+const RETRYABLE_CODES = new Set([
+  'UNABLE_TO_LOCK_ROW',
+  'SERVER_UNAVAILABLE',
+  'REQUEST_RUNNING_TOO_LONG',
+  'QUERY_TIMEOUT',
+]);
+
+const cursorSchema = z.object({ ts: z.string(), id: z.string() });
+
+/** SOQL datetime literals are unquoted ISO-8601 without fractional seconds. */
+export function soqlDateTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
+
+function vendorCode(err: unknown): string {
+  if (err instanceof Error) {
+    const code = 'errorCode' in err && typeof err.errorCode === 'string' ? err.errorCode : err.name;
+    return code;
+  }
+  return 'UNKNOWN';
+}
+
+/** Translate a jsforce error into a typed connector error. */
+export function translateError(err: unknown): ConnectorError {
+  if (err instanceof ConnectorError) return err;
+  const code = vendorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'INVALID_SESSION_ID')
+    return new AuthError(SYSTEM, code, message, { retryable: false, cause: err });
+  // Salesforce signals an exhausted daily allocation with 403 REQUEST_LIMIT_EXCEEDED, not 429; no Retry-After.
+  if (code === 'REQUEST_LIMIT_EXCEEDED')
+    return new RateLimitError(SYSTEM, code, message, {
+      retryable: true,
+      retryAfterMs: 15 * 60_000,
+      cause: err,
+    });
+  if (isNetworkError(err) || RETRYABLE_CODES.has(code) || /^ERROR_HTTP_5\d\d$/.test(code))
+    return new ConnectorError(SYSTEM, code, message, { retryable: true, cause: err });
+  return new ConnectorError(SYSTEM, code, message, { retryable: false, cause: err });
+}
+
+export class SalesforceConnector implements Connector {
+  readonly system = SYSTEM;
+  private readonly conn: Connection;
+  private readonly counter = new CallCounter();
+  private readonly overlapMs: number;
+
+  constructor(config: SalesforceConfig) {
+    this.conn = new Connection({
+      instanceUrl: config.instanceUrl.replace(/\/+$/, ''),
+      accessToken: config.accessToken,
+      version: config.apiVersion ?? '62.0',
+    });
+    this.overlapMs = config.overlapMs ?? 60_000;
+  }
+
+  stats() {
+    return this.counter.stats();
+  }
+
+  /** API usage from the last response's Sforce-Limit-Info header. */
+  apiUsage(): { used: number; limit: number } | undefined {
+    return this.conn.limitInfo?.apiUsage;
+  }
+
+  private soql(object: ObjectType, cursor: Cursor | undefined): string {
+    const m = MAPPING[object];
+    const select = `SELECT ${selectFields(object).join(', ')} FROM ${m.sobject}`;
+    const order = 'ORDER BY SystemModstamp ASC, Id ASC';
+    const parsed =
+      cursor === undefined || Object.keys(cursor).length === 0 ? undefined : cursorSchema.safeParse(cursor);
+    if (parsed === undefined) return `${select} ${order}`;
+    if (!parsed.success)
+      throw new ConnectorError(
+        SYSTEM,
+        'BAD_CURSOR',
+        `stored cursor is malformed: ${JSON.stringify(cursor)}`,
+        { retryable: false },
+      );
+    const { ts, id } = parsed.data;
+    if (this.overlapMs > 0)
+      return `${select} WHERE SystemModstamp >= ${soqlDateTime(Date.parse(ts) - this.overlapMs)} ${order}`;
+    const at = soqlDateTime(Date.parse(ts));
+    return `${select} WHERE SystemModstamp > ${at} OR (SystemModstamp = ${at} AND Id > '${id.replace(/[\\']/g, '\\$&')}') ${order}`;
+  }
+
+  async *poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage> {
+    let current: Cursor | undefined = cursor;
+    // REST "Query" resource; pages of up to 2,000 rows follow nextRecordsUrl.
+    let page: unknown = await this.call(
+      'query',
+      async () => await this.conn.query(this.soql(object, cursor)),
+    );
+    for (;;) {
+      const parsed = queryResultSchema.parse(page);
+      const records = parsed.records.map((r) => salesforceRecordSchema.parse(r));
+      const changes = records.map((r) => toChange(object, r));
+      this.counter.recordsRead += changes.length;
+      const last = records.at(-1);
+      if (last !== undefined)
+        current = { ts: new Date(changes.at(-1)?.modifiedAt ?? 0).toISOString(), id: last.Id };
+      if (changes.length > 0 || parsed.nextRecordsUrl === undefined) {
+        yield { changes, cursor: current ?? {} };
+      }
+      const next = parsed.nextRecordsUrl;
+      if (parsed.done !== false || next === undefined) return;
+      page = await this.call('query', async () => await this.conn.queryMore(next));
+    }
+  }
+
+  async read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]> {
+    const m = MAPPING[object];
+    const out: SourceChange[] = [];
+    for (const part of chunk(ids, RETRIEVE_LIMIT)) {
+      // sObject Collections retrieve: POST /composite/sobjects/{type} with ids and fields.
+      const rows = await this.call('read', () =>
+        this.conn.request({
+          method: 'POST',
+          url: `/composite/sobjects/${m.sobject}`,
+          body: JSON.stringify({ ids: part, fields: selectFields(object) }),
+          headers: { 'Content-Type': 'application/json' },
+        }),
+      );
+      for (const row of z.array(z.unknown()).parse(rows)) {
+        if (row === null) continue;
+        out.push(toChange(object, salesforceRecordSchema.parse(row)));
+      }
+    }
+    this.counter.recordsRead += out.length;
+    return out;
+  }
+
+  async write(object: ObjectType, ops: readonly WriteOp[]): Promise<WriteOutcome[]> {
+    const m = MAPPING[object];
+    const outcomes: WriteOutcome[] = [];
+    const updates = ops.filter((op) => op.externalId !== undefined);
+    const creates = ops.filter((op) => op.externalId === undefined);
+
+    for (const part of chunk(updates, COLLECTION_LIMIT)) {
+      const records = part.map((op) => ({ Id: op.externalId ?? '', ...toNative(object, op) }));
+      // sObject Collections update: PATCH /composite/sobjects, allOrNone false, results in request order.
+      const res = await this.batchCall('write:update', part, () =>
+        this.conn.sobject(m.sobject).update(records, { allOrNone: false }),
+      );
+      outcomes.push(...res);
+    }
+    for (const part of chunk(creates, COLLECTION_LIMIT)) {
+      const records = part.map((op) => ({ ...toNative(object, op), [FIELDSYNC_ID_FIELD]: op.canonicalId }));
+      // sObject Collections upsert on the external id: a retried create finds the record it made before.
+      const res = await this.batchCall('write:upsert', part, () =>
+        this.conn.sobject(m.sobject).upsert(records, FIELDSYNC_ID_FIELD, { allOrNone: false }),
+      );
+      outcomes.push(...res);
+    }
+    this.counter.recordsWritten += outcomes.filter((o) => o.ok).length;
+    return outcomes;
+  }
+
+  private async batchCall(
+    kind: string,
+    ops: readonly WriteOp[],
+    fn: () => Promise<unknown>,
+  ): Promise<WriteOutcome[]> {
+    let raw: unknown;
+    try {
+      raw = await this.call(kind, fn);
+    } catch (err) {
+      const e = translateError(err);
+      return ops.map((op) => ({
+        canonicalId: op.canonicalId,
+        ok: false,
+        retryable: e.retryable,
+        code: e.code,
+        message: e.message,
+        ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+      }));
+    }
+    const results = saveResultsSchema.parse(raw);
+    if (results.length !== ops.length) {
+      throw new ConnectorError(
+        SYSTEM,
+        'BAD_RESPONSE',
+        `expected ${ops.length} results, got ${results.length}`,
+        { retryable: true },
+      );
+    }
+    return ops.map((op, i): WriteOutcome => {
+      const r = results[i];
+      const id = r?.id ?? op.externalId;
+      if (r?.success === true && typeof id === 'string') {
+        return {
+          canonicalId: op.canonicalId,
+          ok: true,
+          externalId: id,
+          created: r.created ?? op.externalId === undefined,
+        };
+      }
+      const err = r?.errors?.[0];
+      // Per-record errors in collection results carry `statusCode`, not `errorCode`.
+      const code = err?.statusCode ?? err?.errorCode ?? 'UNKNOWN';
+      return {
+        canonicalId: op.canonicalId,
+        ok: false,
+        retryable: RETRYABLE_CODES.has(code),
+        code,
+        message: err?.message ?? 'write failed',
+      };
+    });
+  }
+
+  private async call<T>(kind: string, fn: () => Promise<T>): Promise<T> {
+    this.counter.count(kind);
+    try {
+      return await fn();
+    } catch (err) {
+      throw translateError(err);
+    }
+  }
+}
+
+export type { SalesforceRecord };

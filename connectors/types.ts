@@ -1,0 +1,85 @@
+// The one interface every connector implements. The engine and runtime see only this;
+// vendor shapes, error codes and rate-limit headers stay inside each connector's folder.
+import type { FieldValue, ObjectType } from '../engine/index.ts';
+
+/** A record read from a system: canonical field names, normalized values, references as native ids. */
+export interface SourceChange {
+  system: string;
+  object: ObjectType;
+  externalId: string;
+  modifiedAt: number;
+  fields: Record<string, FieldValue>;
+  /** Reference fields (e.g. contact.company) as the referenced record's native id in this system, or null. */
+  refs: Record<string, string | null>;
+  /** The canonical id fieldsync stamped on the record when it created it there, if any. */
+  fieldsyncId?: string | undefined;
+}
+
+/** An opaque, JSON-serializable checkpoint; each connector validates its own shape. */
+export type Cursor = Readonly<Record<string, string | number>>;
+
+export interface PollPage {
+  changes: SourceChange[];
+  /** Where the next poll continues; saved only after `changes` are durably queued. */
+  cursor: Cursor;
+}
+
+export interface WriteOp {
+  canonicalId: string;
+  /** Absent: create (idempotently, keyed by canonicalId). */
+  externalId?: string;
+  /** Non-reference fields to set. `null` clears. */
+  fields: Record<string, FieldValue>;
+  /** Reference fields to set, as native ids in this system (null clears). */
+  refs: Record<string, string | null>;
+  /** Reference values the system held before, as native ids, for systems where links are separate objects. */
+  previousRefs: Record<string, string | null>;
+}
+
+export type WriteOutcome =
+  | { canonicalId: string; ok: true; externalId: string; created: boolean }
+  | {
+      canonicalId: string;
+      ok: false;
+      retryable: boolean;
+      code: string;
+      message: string;
+      retryAfterMs?: number;
+    };
+
+export interface ConnectorStats {
+  /** API calls by kind, e.g. { query: 3, 'write:update': 2 }. */
+  calls: Record<string, number>;
+  recordsRead: number;
+  recordsWritten: number;
+}
+
+export interface Connector {
+  readonly system: string;
+  /** Poll changes since `cursor` (undefined = from the beginning), one page at a time. */
+  poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage>;
+  /** Read records by native id (missing ids are left out). */
+  read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]>;
+  /** Create or update records in batches; one outcome per op, in any order. */
+  write(object: ObjectType, ops: readonly WriteOp[]): Promise<WriteOutcome[]>;
+  stats(): ConnectorStats;
+}
+
+/** Tallies calls for ConnectorStats. */
+export class CallCounter {
+  readonly calls: Record<string, number> = {};
+  recordsRead = 0;
+  recordsWritten = 0;
+  count(kind: string, n = 1): void {
+    this.calls[kind] = (this.calls[kind] ?? 0) + n;
+  }
+  stats(): ConnectorStats {
+    return { calls: { ...this.calls }, recordsRead: this.recordsRead, recordsWritten: this.recordsWritten };
+  }
+}
+
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,7 @@
+// Scheduled poller for hubspot: queue changes since the stored cursor for ingest.
+import { HubSpotConnector } from '../connectors/hubspot/index.ts';
+import { loadCredentials } from '../runtime/credentials.ts';
+import { createPollHandler } from '../runtime/handlers.ts';
+
+const credentials = await loadCredentials();
+export const handler = createPollHandler(new HubSpotConnector(credentials.hubspot));

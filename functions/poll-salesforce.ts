@@ -1,0 +1,7 @@
+// Scheduled poller for salesforce: queue changes since the stored cursor for ingest.
+import { SalesforceConnector } from '../connectors/salesforce/index.ts';
+import { loadCredentials } from '../runtime/credentials.ts';
+import { createPollHandler } from '../runtime/handlers.ts';
+
+const credentials = await loadCredentials();
+export const handler = createPollHandler(new SalesforceConnector(credentials.salesforce));

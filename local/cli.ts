@@ -1,0 +1,380 @@
+// The fieldsync command line: one-shot and continuous sync on the embedded stack, the sandbox demo.
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CONNECTORS } from '../connectors/registry.ts';
+import { SYSTEMS, type SystemName } from '../connectors/systems.ts';
+import type { Connector } from '../connectors/types.ts';
+import { ConfigError, credentialsFrom, hasCredentials } from '../runtime/config.ts';
+import { onTelemetry, type TelemetryEvent } from '../runtime/telemetry.ts';
+import { type HubSpotSandbox, startHubSpotSandbox } from '../sandboxes/hubspot/index.ts';
+import { type SalesforceSandbox, startSalesforceSandbox } from '../sandboxes/salesforce/index.ts';
+import { type AgreementReport, checkAgreement } from './agreement.ts';
+import { type EmbeddedStack, startEmbedded } from './stack.ts';
+import { collect, formatTable, type RunSummary } from './summary.ts';
+
+const USAGE = `fieldsync: two-way, field-level sync between Salesforce and HubSpot
+
+usage:
+  fieldsync start              with credentials in env: same as dev; without: the sandbox demo
+  fieldsync sync --once [--json]
+                               one full cycle (poll every system, drain the queues, write back), then exit
+  fieldsync dev                sync continuously (poll every FIELDSYNC_POLL_INTERVAL_SECONDS, default 15)
+  fieldsync sandbox            run the Salesforce and HubSpot sandboxes and print how to point fieldsync at them
+  fieldsync help
+
+environment:
+  SALESFORCE_INSTANCE_URL, SALESFORCE_ACCESS_TOKEN   Salesforce org (REST API)
+  HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL             HubSpot portal (private app token; base URL defaults to the public API)
+  FIELDSYNC_STATE_DIR                                local state: cursors, links, canonical records (default .fieldsync/)
+`;
+
+type Out = (line: string) => void;
+
+export async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  out: Out = console.log,
+): Promise<number> {
+  const [command = 'help', ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return hasCredentials(env) ? await dev(env, out) : await demo(env, out);
+      case 'sync': {
+        const { values } = parseArgs({
+          args: [...rest],
+          options: { once: { type: 'boolean' }, json: { type: 'boolean' } },
+          strict: true,
+        });
+        if (values.once !== true)
+          throw new ConfigError('sync needs --once (for continuous sync use: fieldsync dev)');
+        return await syncOnce(env, values.json === true, out);
+      }
+      case 'dev':
+        parseArgs({ args: [...rest], options: {}, strict: true });
+        return await dev(env, out);
+      case 'sandbox':
+        return await sandbox(out);
+      case 'help':
+      case '--help':
+      case '-h':
+        out(USAGE);
+        return 0;
+      default:
+        throw new ConfigError(`unknown command '${command}' (try: fieldsync help)`);
+    }
+  } catch (err) {
+    if (
+      err instanceof ConfigError ||
+      (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
+      console.error(`fieldsync: ${err.message}`);
+      return 2;
+    }
+    console.error(`fieldsync: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    if (env.FIELDSYNC_DEBUG === '1' && err instanceof Error) console.error(err.stack);
+    return 1;
+  }
+}
+
+function stateDir(env: NodeJS.ProcessEnv): string {
+  return resolve(env.FIELDSYNC_STATE_DIR ?? '.fieldsync');
+}
+
+function credentialEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const keys = [
+    'SALESFORCE_INSTANCE_URL',
+    'SALESFORCE_ACCESS_TOKEN',
+    'SALESFORCE_API_VERSION',
+    'HUBSPOT_ACCESS_TOKEN',
+    'HUBSPOT_BASE_URL',
+    'FIELDSYNC_POLL_OVERLAP_SECONDS',
+  ];
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    const v = env[k];
+    if (v !== undefined && v !== '') out[k] = v;
+  }
+  return out;
+}
+
+/** Validate the settings before anything starts: one clear line on a bad value. */
+function requireCredentials(env: NodeJS.ProcessEnv): Record<string, string> {
+  const creds = credentialEnv(env);
+  credentialsFrom(creds);
+  return creds;
+}
+
+async function syncOnce(env: NodeJS.ProcessEnv, json: boolean, out: Out): Promise<number> {
+  const creds = requireCredentials(env);
+  const stack = await startEmbedded({ stateDir: stateDir(env), credentials: creds });
+  const run = collect();
+  try {
+    await cycle(stack);
+  } finally {
+    run.stop();
+    await stack.stop();
+  }
+  out(json ? JSON.stringify(toJson(run.summary), null, 2) : formatTable(run.summary));
+  return 0;
+}
+
+export async function cycle(stack: EmbeddedStack): Promise<void> {
+  await stack.pollAll();
+  await stack.drain();
+}
+
+export function toJson(summary: RunSummary) {
+  return {
+    polled: Object.fromEntries(Object.entries(summary.systems).map(([s, v]) => [s, v.polled])),
+    written: Object.fromEntries(
+      Object.entries(summary.systems).map(([s, v]) => [
+        s,
+        { created: v.created, updated: v.updated, records: v.created + v.updated, calls: v.writeCalls },
+      ]),
+    ),
+    apiCalls: Object.fromEntries(Object.entries(summary.systems).map(([s, v]) => [s, v.calls])),
+    ingested: summary.ingested,
+    recordsStored: summary.recordsStored,
+    conflicts: summary.conflicts,
+    ambiguous: summary.ambiguous,
+    errors: summary.errors,
+    durationMs: summary.durationMs,
+  };
+}
+
+function progressLine(e: TelemetryEvent): string | undefined {
+  switch (e.kind) {
+    case 'poll': {
+      const parts = Object.entries(e.report.polled).map(([o, n]) => `${o} ${n}`);
+      return `  poll   ${e.system.padEnd(10)} ${parts.join(', ')}`;
+    }
+    case 'ingest':
+      return e.report.changes === 0
+        ? undefined
+        : `  ingest ${String(e.report.changes).padStart(5)} changes -> ${e.report.recordsStored} canonical writes, ${e.report.unchanged} unchanged fields, ${e.report.conflicts} conflicts`;
+    case 'write': {
+      const calls = Object.entries(e.calls).filter(
+        ([k]) => k.startsWith('write:') || k.startsWith('associations:'),
+      );
+      if (e.report.signalled === 0) return undefined;
+      return `  write  ${e.system.padEnd(10)} ${e.report.created} created, ${e.report.updated} updated, ${e.report.failed} failed, ${e.report.waiting} waiting (${calls.map(([k, v]) => `${k} ${v}`).join(', ') || 'no API call'})`;
+    }
+  }
+}
+
+async function dev(env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  const creds = requireCredentials(env);
+  const intervalSeconds = Number(env.FIELDSYNC_POLL_INTERVAL_SECONDS ?? 15);
+  if (!Number.isFinite(intervalSeconds) || intervalSeconds < 1)
+    throw new ConfigError('FIELDSYNC_POLL_INTERVAL_SECONDS must be a number of seconds >= 1');
+  const stack = await startEmbedded({ stateDir: stateDir(env), credentials: creds });
+  const run = collect();
+  const off = onTelemetry((e) => {
+    const line = progressLine(e);
+    if (line !== undefined) out(line);
+  });
+  out(`fieldsync dev: polling every ${intervalSeconds} s, state in ${stateDir(env)}; Ctrl-C to stop`);
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    let nextPoll = 0;
+    while (!stopping) {
+      if (Date.now() >= nextPoll) {
+        nextPoll = Date.now() + intervalSeconds * 1000;
+        await stack.pollAll();
+      }
+      if ((await stack.pumpOnce()) === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    off();
+    run.stop();
+    await stack.stop();
+  }
+  out(formatTable(run.summary));
+  return 0;
+}
+
+interface Sandboxes {
+  salesforce: SalesforceSandbox;
+  hubspot: HubSpotSandbox;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startSandboxes(options: { people?: number; seed?: number } = {}): Promise<Sandboxes> {
+  const salesforce = await startSalesforceSandbox(options);
+  const hubspot = await startHubSpotSandbox(options);
+  return {
+    salesforce,
+    hubspot,
+    env: {
+      SALESFORCE_INSTANCE_URL: salesforce.url,
+      SALESFORCE_ACCESS_TOKEN: salesforce.token,
+      HUBSPOT_BASE_URL: hubspot.url,
+      HUBSPOT_ACCESS_TOKEN: hubspot.token,
+    },
+    close: async () => {
+      await salesforce.close();
+      await hubspot.close();
+    },
+  };
+}
+
+async function sandbox(out: Out): Promise<number> {
+  const boxes = await startSandboxes();
+  out('Sandboxes running on 127.0.0.1 (seeded). In another terminal:');
+  for (const [k, v] of Object.entries(boxes.env)) out(`  export ${k}=${v}`);
+  out('  npx fieldsync sync --once');
+  out(
+    `Make user edits over HTTP: ${boxes.salesforce.url}/__sandbox/Contact and ${boxes.hubspot.url}/__sandbox/contacts (GET, POST, PATCH /:id, DELETE /:id)`,
+  );
+  out('Ctrl-C to stop.');
+  await new Promise<void>((resolveStop) => {
+    process.once('SIGINT', () => resolveStop());
+    process.once('SIGTERM', () => resolveStop());
+  });
+  await boxes.close();
+  return 0;
+}
+
+function freshConnectors(creds: Record<string, string>): Record<SystemName, Connector> {
+  const c = credentialsFrom(creds);
+  return { salesforce: CONNECTORS.salesforce(c), hubspot: CONNECTORS.hubspot(c) };
+}
+
+function describeAgreement(report: AgreementReport): string[] {
+  const lines: string[] = [];
+  for (const [object, r] of Object.entries(report.objects)) {
+    const counts = SYSTEMS.map((s) => `${s} ${r.records[s] ?? 0}`).join(', ');
+    lines.push(
+      `  ${object.padEnd(8)} canonical ${r.canonical}, ${counts}${r.mismatches.length > 0 ? `, ${r.mismatches.length}+ mismatches` : ''}`,
+    );
+    for (const m of r.mismatches.slice(0, 5)) lines.push(`    ${m}`);
+  }
+  return lines;
+}
+
+/** `npm start` without credentials: seeded sandboxes, sync until they agree, a round of user edits, a summary. */
+async function demo(env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  out('No SaaS credentials in the environment: starting the Salesforce and HubSpot sandboxes on 127.0.0.1.');
+  const people = Number(env.FIELDSYNC_DEMO_PEOPLE ?? 60);
+  const boxes = await startSandboxes({ people });
+  const dir = join(stateDir(env), 'demo');
+  // The sandboxes start fresh every time, so the demo's state does too.
+  rmSync(dir, { recursive: true, force: true });
+  const sf = boxes.salesforce;
+  const hs = boxes.hubspot;
+  out(`  salesforce ${sf.url}: ${sf.list('Account').length} accounts, ${sf.list('Contact').length} contacts`);
+  out(
+    `  hubspot    ${hs.url}: ${hs.list('companies').length} companies, ${hs.list('contacts').length} contacts`,
+  );
+  out(`  state in ${dir}`);
+  const stack = await startEmbedded({ stateDir: dir, credentials: boxes.env });
+  const run = collect();
+  const off = onTelemetry((e) => {
+    const line = progressLine(e);
+    if (line !== undefined) out(line);
+  });
+  const connectors = freshConnectors(boxes.env);
+  let report: AgreementReport | undefined;
+  try {
+    report = await syncUntilAgreed(stack, connectors, out, 'initial sync');
+
+    out('');
+    out('User edits: the same contact edited in both systems, different fields and one field on both sides.');
+    const edited = editBothSides(sf, hs);
+    if (edited !== undefined) {
+      out(
+        `  salesforce: ${edited.sfId} Title -> ${JSON.stringify(edited.title)}, LastName -> ${JSON.stringify(edited.sfLast)}`,
+      );
+      out(
+        `  hubspot:    ${edited.hsId} phone -> ${JSON.stringify(edited.phone)}, lastname -> ${JSON.stringify(edited.hsLast)} (later)`,
+      );
+      report = await syncUntilAgreed(stack, connectors, out, 'after edits');
+      const after = sf.get('Contact', edited.sfId);
+      out(
+        `  now in salesforce: Title ${JSON.stringify(after?.Title)}, Phone ${JSON.stringify(after?.Phone)}, LastName ${JSON.stringify(after?.LastName)}`,
+      );
+    }
+  } finally {
+    off();
+    run.stop();
+    await stack.stop();
+    await boxes.close();
+  }
+  out('');
+  out(formatTable(run.summary));
+  out('');
+  out(report?.agree === true ? 'Both sandboxes agree, field by field:' : 'The sandboxes do NOT agree:');
+  for (const l of report === undefined ? [] : describeAgreement(report)) out(l);
+  return report?.agree === true ? 0 : 1;
+}
+
+async function syncUntilAgreed(
+  stack: EmbeddedStack,
+  connectors: Record<SystemName, Connector>,
+  out: Out,
+  label: string,
+): Promise<AgreementReport> {
+  let report: AgreementReport | undefined;
+  for (let round = 1; round <= 5; round++) {
+    out(`[${label}, cycle ${round}]`);
+    await cycle(stack);
+    report = await checkAgreement(stack.store, connectors);
+    if (report.agree) {
+      out(`  both systems agree after cycle ${round}`);
+      return report;
+    }
+  }
+  if (report === undefined) throw new Error('no sync cycle ran');
+  return report;
+}
+
+interface Edited {
+  sfId: string;
+  hsId: string;
+  title: string;
+  phone: string;
+  sfLast: string;
+  hsLast: string;
+}
+
+/** Pick a contact present on both sides and edit it like two users would. */
+function editBothSides(sf: SalesforceSandbox, hs: HubSpotSandbox): Edited | undefined {
+  const hsByEmail = new Map(
+    hs.list('contacts').map((c) => [
+      String(c.properties.email ?? '')
+        .trim()
+        .toLowerCase(),
+      c,
+    ]),
+  );
+  for (const c of sf.list('Contact')) {
+    const email = typeof c.Email === 'string' ? c.Email.trim().toLowerCase() : '';
+    const other = hsByEmail.get(email);
+    if (email === '' || other === undefined) continue;
+    const edited: Edited = {
+      sfId: c.Id,
+      hsId: other.id,
+      title: 'Chief Data Officer',
+      phone: '+1 415 555 0100',
+      sfLast: 'Salesforce-Edit',
+      hsLast: 'HubSpot-Edit',
+    };
+    sf.update('Contact', c.Id, { Title: edited.title, LastName: edited.sfLast });
+    // The HubSpot edit is a moment later, so its lastname wins.
+    const until = Date.now() + 1100;
+    while (Date.now() < until) {
+      /* Salesforce stamps whole seconds: let the clock pass one. */
+    }
+    hs.update('contacts', other.id, { phone: edited.phone, lastname: edited.hsLast });
+    return edited;
+  }
+  return undefined;
+}

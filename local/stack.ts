@@ -1,0 +1,290 @@
+// The embedded stack: dynalite for DynamoDB and fauxqs for SQS, both keeping their state in the
+// state folder, and a small runner that invokes the same Lambda handlers with real event shapes.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import dynalite from 'dynalite';
+import { startFauxqs } from 'fauxqs';
+import { SYSTEMS, type SystemName } from '../connectors/systems.ts';
+import { writeQueueEnv } from '../runtime/config.ts';
+import type { PollReport } from '../runtime/poll.ts';
+import { DynamoStore, ensureTable } from '../runtime/store.ts';
+
+export const TABLE_NAME = 'fieldsync';
+const REGION = 'us-east-1';
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** As on AWS: after this many receives a message moves to its DLQ. */
+export const MAX_RECEIVE_COUNT = 5;
+/** Batch sizes as the CDK event sources configure them (see lib/). */
+const BATCH_SIZE = { ingest: 100, salesforce: 200, hubspot: 100 } as const;
+
+type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+type PollHandler = (event?: unknown) => Promise<PollReport>;
+
+export interface QueueRef {
+  name: string;
+  url: string;
+  arn: string;
+  dlqUrl: string;
+}
+
+export interface EmbeddedStack {
+  store: DynamoStore;
+  sqs: SQSClient;
+  queues: { ingest: QueueRef } & Record<SystemName, QueueRef>;
+  pollers: Record<SystemName, PollHandler>;
+  /** Poll every system once (referenced objects first). */
+  pollAll(): Promise<PollReport[]>;
+  /** Invoke consumers until every queue is empty (delayed messages included) or the deadline passes. */
+  drain(options?: { timeoutMs?: number }): Promise<void>;
+  /** One pass over the queues; returns how many messages were handled. */
+  pumpOnce(): Promise<number>;
+  pending(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  stateDir: string;
+  /** SaaS credentials as env names (SALESFORCE_INSTANCE_URL, ...). */
+  credentials: Readonly<Record<string, string>>;
+}
+
+let started = false;
+
+export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedStack> {
+  // Handlers read their env once at import (cold start), as on Lambda: one embedded stack per process.
+  if (started) throw new Error('the embedded stack is already running in this process');
+  started = true;
+  mkdirSync(join(options.stateDir, 'dynamodb'), { recursive: true });
+  mkdirSync(join(options.stateDir, 'sqs'), { recursive: true });
+
+  const dynamo = dynalite({
+    path: join(options.stateDir, 'dynamodb'),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    dynamo.once('error', reject);
+    dynamo.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = dynamo.address();
+  const dynamoUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  const fauxqs = await startFauxqs({ port: 0, logger: false, dataDir: join(options.stateDir, 'sqs') });
+
+  const dynamoClient = new DynamoDBClient({
+    endpoint: dynamoUrl,
+    region: REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  await ensureTable(dynamoClient, TABLE_NAME);
+  const sqs = new SQSClient({ endpoint: fauxqs.address, region: REGION, credentials: LOCAL_CREDENTIALS });
+
+  const makeQueue = async (name: string): Promise<QueueRef> => {
+    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+    const arn = (n: string) => `arn:aws:sqs:${REGION}:000000000000:${n}`;
+    const q = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          VisibilityTimeout: '30',
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: arn(`${name}-dlq`),
+            maxReceiveCount: MAX_RECEIVE_COUNT,
+          }),
+        },
+      }),
+    );
+    if (q.QueueUrl === undefined || dlq.QueueUrl === undefined)
+      throw new Error(`could not create queue ${name}`);
+    return { name, url: loopbackUrl(q.QueueUrl), arn: arn(name), dlqUrl: loopbackUrl(dlq.QueueUrl) };
+  };
+  const ingest = await makeQueue('fieldsync-ingest');
+  const writeQueues = {} as Record<SystemName, QueueRef>;
+  for (const s of SYSTEMS) writeQueues[s] = await makeQueue(`fieldsync-write-${s}`);
+
+  // The same variables the CDK stack sets on the functions; the AWS SDK reads the endpoint variables itself.
+  Object.assign(process.env, {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
+    AWS_ENDPOINT_URL_SQS: fauxqs.address,
+    TABLE_NAME,
+    INGEST_QUEUE_URL: ingest.url,
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+    ...Object.fromEntries(SYSTEMS.map((s) => [writeQueueEnv(s), writeQueues[s].url])),
+    ...options.credentials,
+  });
+  delete process.env.CREDENTIALS_SECRET_ARN;
+
+  // The very files Lambda runs.
+  const ingestHandler: SqsHandler = (await import('../functions/ingest.ts')).handler;
+  const pollers: Record<SystemName, PollHandler> = {
+    salesforce: (await import('../functions/poll-salesforce.ts')).handler,
+    hubspot: (await import('../functions/poll-hubspot.ts')).handler,
+  };
+  const writers: Record<SystemName, SqsHandler> = {
+    salesforce: (await import('../functions/write-salesforce.ts')).handler,
+    hubspot: (await import('../functions/write-hubspot.ts')).handler,
+  };
+
+  const consumers: { queue: QueueRef; handler: SqsHandler; batchSize: number }[] = [
+    { queue: ingest, handler: ingestHandler, batchSize: BATCH_SIZE.ingest },
+    ...SYSTEMS.map((s) => ({ queue: writeQueues[s], handler: writers[s], batchSize: BATCH_SIZE[s] })),
+  ];
+
+  const pumpOnce = async (): Promise<number> => {
+    let handled = 0;
+    for (const c of consumers) handled += await pump(sqs, c.queue, c.handler, c.batchSize);
+    return handled;
+  };
+
+  const pending = async (): Promise<number> => {
+    let n = 0;
+    for (const c of consumers) {
+      const res = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: c.queue.url,
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
+        }),
+      );
+      const a = res.Attributes ?? {};
+      n +=
+        Number(a.ApproximateNumberOfMessages ?? 0) +
+        Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+        Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+    }
+    return n;
+  };
+
+  return {
+    store: new DynamoStore(TABLE_NAME, dynamoClient),
+    sqs,
+    queues: { ingest, ...writeQueues },
+    pollers,
+    async pollAll() {
+      const reports: PollReport[] = [];
+      for (const s of SYSTEMS)
+        reports.push(
+          await pollers[s]({ source: 'aws.scheduler', 'detail-type': 'Scheduled Event', detail: {} }),
+        );
+      return reports;
+    },
+    pumpOnce,
+    pending,
+    async drain({ timeoutMs = 300_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if ((await pumpOnce()) > 0) continue;
+        if ((await pending()) === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`queues did not drain within ${Math.round(timeoutMs / 1000)} s`);
+    },
+    async stop() {
+      await fauxqs.stop();
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      dynamoClient.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+/** fauxqs names queues `http://sqs.<region>.localhost:<port>/...`; address them on loopback directly. */
+function loopbackUrl(queueUrl: string): string {
+  const u = new URL(queueUrl);
+  u.hostname = '127.0.0.1';
+  return u.toString();
+}
+
+/** Receive up to `batchSize` messages, invoke the handler with an SQS event, delete what succeeded. */
+async function pump(
+  sqs: SQSClient,
+  queue: QueueRef,
+  handler: SqsHandler,
+  batchSize: number,
+): Promise<number> {
+  const messages: Message[] = [];
+  while (messages.length < batchSize) {
+    const res = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queue.url,
+        MaxNumberOfMessages: Math.min(10, batchSize - messages.length),
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    const got = res.Messages ?? [];
+    messages.push(...got);
+    if (got.length === 0) break;
+  }
+  if (messages.length === 0) return 0;
+  const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queue)) };
+  let failed: Set<string>;
+  try {
+    const res = await handler(event);
+    failed = new Set(res.batchItemFailures.map((f) => f.itemIdentifier));
+  } catch {
+    // A thrown handler fails the whole batch, as on Lambda.
+    failed = new Set(messages.map((m) => m.MessageId ?? ''));
+  }
+  const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
+  const retry = messages.filter((m) => failed.has(m.MessageId ?? ''));
+  for (let i = 0; i < done.length; i += 10) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queue.url,
+        Entries: done
+          .slice(i, i + 10)
+          .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
+    );
+  }
+  // Failed messages come back after a short visibility timeout (locally; Lambda uses the queue's).
+  for (let i = 0; i < retry.length; i += 10) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queue.url,
+        Entries: retry
+          .slice(i, i + 10)
+          .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle ?? '', VisibilityTimeout: 1 })),
+      }),
+    );
+  }
+  return messages.length;
+}
+
+function toRecord(m: Message, queue: QueueRef): SQSRecord {
+  const a = m.Attributes ?? {};
+  return {
+    messageId: m.MessageId ?? '',
+    receiptHandle: m.ReceiptHandle ?? '',
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SenderId: a.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queue.arn,
+    awsRegion: REGION,
+  };
+}

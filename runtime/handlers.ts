@@ -1,0 +1,104 @@
+// Lambda handler factories. Each function file in functions/ wires one of these to its connector;
+// the env is read when the factory runs (cold start), so a missing variable fails at once.
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { SYSTEM_PRIORITY, SYSTEMS } from '../connectors/systems.ts';
+import type { Connector } from '../connectors/types.ts';
+import { requireEnv, writeQueueEnv } from './config.ts';
+import { emptyIngestReport, type IngestReport, ingestChanges } from './ingest.ts';
+import { logger, sqsBatchHandler } from './lambda.ts';
+import { ingestMessageSchema, writeSignalSchema } from './messages.ts';
+import { type PollReport, pollSystem } from './poll.ts';
+import { SqsQueue } from './queue.ts';
+import { DynamoStore } from './store.ts';
+import { callsSince, emitTelemetry } from './telemetry.ts';
+import { writeSignals } from './write.ts';
+
+/** Two different values for one field within this window are recorded as a conflict. */
+export const CONFLICT_SKEW_MS = 5_000;
+
+export function createPollHandler(connector: Connector): (event?: unknown) => Promise<PollReport> {
+  const deps = {
+    store: new DynamoStore(requireEnv('TABLE_NAME')),
+    queue: new SqsQueue(),
+    connector,
+    ingestQueueUrl: requireEnv('INGEST_QUEUE_URL'),
+  };
+  // Scheduled by EventBridge Scheduler; the event carries nothing we need.
+  return async () => {
+    const before = connector.stats();
+    const report = await pollSystem(deps);
+    emitTelemetry({
+      kind: 'poll',
+      system: connector.system,
+      report,
+      calls: callsSince(before, connector.stats()),
+    });
+    logger.info('poll done', { system: connector.system, polled: report.polled, pages: report.pages });
+    return report;
+  };
+}
+
+export function createIngestHandler(): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  const deps = {
+    store: new DynamoStore(requireEnv('TABLE_NAME')),
+    queue: new SqsQueue(),
+    writeQueues: Object.fromEntries(SYSTEMS.map((s) => [s, requireEnv(writeQueueEnv(s))])),
+    ingestQueueUrl: requireEnv('INGEST_QUEUE_URL'),
+    merge: { priority: SYSTEM_PRIORITY, skewMs: CONFLICT_SKEW_MS },
+    now: Date.now,
+  };
+  return async (event) => {
+    const total: IngestReport = emptyIngestReport();
+    const handler = sqsBatchHandler(ingestMessageSchema, async (messages) => {
+      // Deferred changes come back with a higher attempt count; keep the count per group.
+      for (const attempt of new Set(messages.map((m) => m.body.attempt))) {
+        const changes = messages.filter((m) => m.body.attempt === attempt).flatMap((m) => m.body.changes);
+        const r = await ingestChanges(deps, changes, attempt);
+        for (const k of [
+          'changes',
+          'recordsStored',
+          'created',
+          'unchanged',
+          'conflicts',
+          'ambiguous',
+          'deferred',
+        ] as const)
+          total[k] += r[k];
+        for (const [s, n] of Object.entries(r.signals)) total.signals[s] = (total.signals[s] ?? 0) + n;
+      }
+    });
+    const res = await handler(event);
+    emitTelemetry({ kind: 'ingest', report: total, failedMessages: res.batchItemFailures.length });
+    return res;
+  };
+}
+
+export function createWriteHandler(connector: Connector): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  const deps = {
+    store: new DynamoStore(requireEnv('TABLE_NAME')),
+    queue: new SqsQueue(),
+    connector,
+    writeQueueUrl: requireEnv(writeQueueEnv(connector.system)),
+    now: Date.now,
+  };
+  return async (event) => {
+    const before = connector.stats();
+    const totals = { signalled: 0, created: 0, updated: 0, failed: 0, retried: 0, waiting: 0 };
+    const handler = sqsBatchHandler(writeSignalSchema, async (messages) => {
+      const r = await writeSignals(
+        deps,
+        messages.map((m) => m.body),
+      );
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r[k];
+    });
+    const res = await handler(event);
+    emitTelemetry({
+      kind: 'write',
+      system: connector.system,
+      report: totals,
+      calls: callsSince(before, connector.stats()),
+      failedMessages: res.batchItemFailures.length,
+    });
+    return res;
+  };
+}

@@ -1,0 +1,29 @@
+// Queue message bodies, validated on receipt. Ingest messages carry source snapshots; write
+// messages are signals ("these canonical records need writing"), never payloads.
+import { z } from 'zod';
+import { OBJECT_TYPES } from '../engine/index.ts';
+
+export const sourceChangeSchema = z.object({
+  system: z.string().min(1),
+  object: z.enum(OBJECT_TYPES),
+  externalId: z.string().min(1),
+  modifiedAt: z.number(),
+  fields: z.record(z.string(), z.string().nullable()),
+  refs: z.record(z.string(), z.string().nullable()),
+  fieldsyncId: z.string().optional(),
+});
+
+export const ingestMessageSchema = z.object({
+  v: z.literal(1),
+  changes: z.array(sourceChangeSchema).min(1),
+  attempt: z.number().int().min(0).default(0),
+});
+export type IngestMessage = z.infer<typeof ingestMessageSchema>;
+
+export const writeSignalSchema = z.object({
+  v: z.literal(1),
+  object: z.enum(OBJECT_TYPES),
+  ids: z.array(z.string().min(1)).min(1),
+  attempt: z.number().int().min(0).default(0),
+});
+export type WriteSignal = z.infer<typeof writeSignalSchema>;

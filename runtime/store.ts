@@ -1,0 +1,404 @@
+// Persistence port and its DynamoDB adapter (single table, see DESIGN.md). Records carry their
+// shadows and links, so one conditional write on `version` keeps them consistent.
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { Cursor } from '../connectors/types.ts';
+import { type CanonicalRecord, type ChangeReason, OBJECT_TYPES, type ObjectType } from '../engine/index.ts';
+
+export class VersionConflictError extends Error {
+  override name = 'VersionConflictError';
+  readonly recordId: string;
+  constructor(recordId: string, cause: unknown) {
+    super(`record ${recordId} changed concurrently`, { cause });
+    this.recordId = recordId;
+  }
+}
+
+export interface AuditRow {
+  canonicalId: string;
+  object: ObjectType;
+  at: number;
+  field: string;
+  old: string | null;
+  new: string | null;
+  kept: string | null;
+  source: string;
+  sourceTime: number;
+  reason: ChangeReason | 'created' | 'linked' | 'ambiguous' | 'written' | 'write-failed';
+}
+
+export interface SyncError {
+  system: string;
+  object: ObjectType;
+  canonicalId: string;
+  code: string;
+  message: string;
+  at: number;
+}
+
+export interface Store {
+  getRecords(object: ObjectType, ids: readonly string[]): Promise<Map<string, CanonicalRecord>>;
+  /** Store `record` if its stored version is still `record.version - 1` (absent for version 1). */
+  putRecord(record: CanonicalRecord): Promise<void>;
+  getLinks(system: string, object: ObjectType, externalIds: readonly string[]): Promise<Map<string, string>>;
+  /** Link an external id to a canonical id unless already linked; returns the canonical id it holds. */
+  putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string>;
+  /** Claim a match key for a canonical id unless held; returns the holder. */
+  claimKey(object: ObjectType, field: string, value: string, canonicalId: string): Promise<string>;
+  getCursor(system: string, object: ObjectType): Promise<Cursor | undefined>;
+  putCursor(system: string, object: ObjectType, cursor: Cursor): Promise<void>;
+  appendAudit(rows: readonly AuditRow[]): Promise<void>;
+  audit(canonicalId: string): Promise<AuditRow[]>;
+  putError(error: SyncError): Promise<void>;
+  clearError(system: string, object: ObjectType, canonicalId: string): Promise<void>;
+  listErrors(): Promise<SyncError[]>;
+  listRecords(object: ObjectType): Promise<CanonicalRecord[]>;
+}
+
+const AUDIT_TTL_DAYS = 400;
+const fieldStateSchema = z.object({
+  value: z.string().nullable(),
+  source: z.string(),
+  sourceTime: z.number(),
+  seenAt: z.number(),
+});
+const recordSchema = z.object({
+  id: z.string(),
+  object: z.enum(OBJECT_TYPES),
+  version: z.number(),
+  fields: z.record(z.string(), fieldStateSchema),
+  links: z.record(z.string(), z.string()),
+  shadows: z.record(
+    z.string(),
+    z.object({ values: z.record(z.string(), z.string().nullable()), asOf: z.number() }),
+  ),
+});
+
+function parseRecord(item: unknown): CanonicalRecord {
+  return recordSchema.parse(item);
+}
+
+const recKey = (object: string, id: string) => ({ pk: `REC#${object}#${id}`, sk: 'REC' });
+const linkKey = (system: string, object: string, externalId: string) => ({
+  pk: `LINK#${system}#${object}#${externalId}`,
+  sk: 'LINK',
+});
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export class DynamoStore implements Store {
+  readonly doc: DynamoDBDocumentClient;
+  readonly table: string;
+  /** DynamoDB requests made, by operation: the design budgets about one read and one write per change. */
+  readonly requests: Record<string, number> = {};
+
+  constructor(table: string, client: DynamoDBClient = new DynamoDBClient({})) {
+    this.table = table;
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  private count(op: string): void {
+    this.requests[op] = (this.requests[op] ?? 0) + 1;
+  }
+
+  private async batchGet(keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (const part of chunk(keys, 100)) {
+      let pending: { pk: string; sk: string }[] = part;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        this.count('BatchGetItem');
+        const res = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending } } }),
+        );
+        out.push(...(res.Responses?.[this.table] ?? []));
+        const rest = res.UnprocessedKeys?.[this.table]?.Keys ?? [];
+        pending = rest.map((k) => ({ pk: String(k.pk), sk: String(k.sk) }));
+        if (pending.length > 0) await backoff(attempt);
+      }
+    }
+    return out;
+  }
+
+  async getRecords(object: ObjectType, ids: readonly string[]): Promise<Map<string, CanonicalRecord>> {
+    const items = await this.batchGet([...new Set(ids)].map((id) => recKey(object, id)));
+    const out = new Map<string, CanonicalRecord>();
+    for (const item of items) {
+      const r = parseRecord(item.record);
+      out.set(r.id, r);
+    }
+    return out;
+  }
+
+  async putRecord(record: CanonicalRecord): Promise<void> {
+    this.count('PutItem');
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...recKey(record.object, record.id), version: record.version, record },
+          ...(record.version <= 1
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: 'version = :v',
+                ExpressionAttributeValues: { ':v': record.version - 1 },
+              }),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new VersionConflictError(record.id, err);
+      throw err;
+    }
+  }
+
+  async getLinks(
+    system: string,
+    object: ObjectType,
+    externalIds: readonly string[],
+  ): Promise<Map<string, string>> {
+    const items = await this.batchGet([...new Set(externalIds)].map((id) => linkKey(system, object, id)));
+    const out = new Map<string, string>();
+    for (const item of items) out.set(String(item.externalId), String(item.canonicalId));
+    return out;
+  }
+
+  private async putOnce(
+    pk: string,
+    sk: string,
+    attrs: Record<string, unknown>,
+    holder: string,
+  ): Promise<string> {
+    this.count('PutItem');
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk, sk, ...attrs },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return holder;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      this.count('GetItem');
+      const res = await this.doc.send(
+        new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true }),
+      );
+      return String(res.Item?.canonicalId);
+    }
+  }
+
+  putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string> {
+    const { pk, sk } = linkKey(system, object, externalId);
+    return this.putOnce(pk, sk, { system, object, externalId, canonicalId }, canonicalId);
+  }
+
+  claimKey(object: ObjectType, field: string, value: string, canonicalId: string): Promise<string> {
+    return this.putOnce(`KEY#${object}#${field}#${value}`, 'KEY', { canonicalId }, canonicalId);
+  }
+
+  async getCursor(system: string, object: ObjectType): Promise<Cursor | undefined> {
+    this.count('GetItem');
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `CURSOR#${system}#${object}`, sk: 'CURSOR' },
+        ConsistentRead: true,
+      }),
+    );
+    const parsed = z.record(z.string(), z.union([z.string(), z.number()])).safeParse(res.Item?.cursor);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  async putCursor(system: string, object: ObjectType, cursor: Cursor): Promise<void> {
+    this.count('PutItem');
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `CURSOR#${system}#${object}`, sk: 'CURSOR', cursor, updatedAt: new Date().toISOString() },
+      }),
+    );
+  }
+
+  private async batchPut(items: Record<string, unknown>[]): Promise<void> {
+    for (const part of chunk(items, 25)) {
+      let pending = part.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        this.count('BatchWriteItem');
+        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+        const rest = res.UnprocessedItems?.[this.table] ?? [];
+        pending = rest.flatMap((r) =>
+          r.PutRequest?.Item === undefined ? [] : [{ PutRequest: { Item: r.PutRequest.Item } }],
+        );
+        if (pending.length > 0) await backoff(attempt);
+      }
+    }
+  }
+
+  async appendAudit(rows: readonly AuditRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.batchPut(
+      rows.map((row, i) => ({
+        pk: `AUDIT#${row.canonicalId}`,
+        sk: `${new Date(row.at).toISOString()}#${String(i).padStart(4, '0')}#${row.field}`,
+        ...row,
+        ttl: Math.floor(row.at / 1000) + AUDIT_TTL_DAYS * 86_400,
+      })),
+    );
+  }
+
+  async audit(canonicalId: string): Promise<AuditRow[]> {
+    const out: AuditRow[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      this.count('Query');
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `AUDIT#${canonicalId}` },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of res.Items ?? []) out.push(auditRowSchema.parse(item));
+      start = res.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
+
+  async putError(error: SyncError): Promise<void> {
+    this.count('PutItem');
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `ERROR#${error.system}`, sk: `${error.object}#${error.canonicalId}`, ...error },
+      }),
+    );
+  }
+
+  async clearError(system: string, object: ObjectType, canonicalId: string): Promise<void> {
+    await this.batchDelete([{ pk: `ERROR#${system}`, sk: `${object}#${canonicalId}` }]);
+  }
+
+  private async batchDelete(keys: { pk: string; sk: string }[]): Promise<void> {
+    for (const part of chunk(keys, 25)) {
+      this.count('BatchWriteItem');
+      await this.doc.send(
+        new BatchWriteCommand({
+          RequestItems: { [this.table]: part.map((Key) => ({ DeleteRequest: { Key } })) },
+        }),
+      );
+    }
+  }
+
+  private async scan(prefix: string): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      this.count('Scan');
+      const res = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'begins_with(pk, :p)',
+          ExpressionAttributeValues: { ':p': prefix },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      out.push(...(res.Items ?? []));
+      start = res.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
+
+  async listErrors(): Promise<SyncError[]> {
+    return (await this.scan('ERROR#')).map((item) => syncErrorSchema.parse(item));
+  }
+
+  async listRecords(object: ObjectType): Promise<CanonicalRecord[]> {
+    return (await this.scan(`REC#${object}#`)).map((item) => parseRecord(item.record));
+  }
+}
+
+const auditRowSchema = z.object({
+  canonicalId: z.string(),
+  object: z.enum(OBJECT_TYPES),
+  at: z.number(),
+  field: z.string(),
+  old: z.string().nullable(),
+  new: z.string().nullable(),
+  kept: z.string().nullable(),
+  source: z.string(),
+  sourceTime: z.number(),
+  reason: z.enum([
+    'edit',
+    'conflict-won',
+    'conflict-lost',
+    'older',
+    'created',
+    'linked',
+    'ambiguous',
+    'written',
+    'write-failed',
+  ]),
+});
+
+const syncErrorSchema = z.object({
+  system: z.string(),
+  object: z.enum(OBJECT_TYPES),
+  canonicalId: z.string(),
+  code: z.string(),
+  message: z.string(),
+  at: z.number(),
+});
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+}
+
+/** Create the table if it does not exist (the embedded stack; on AWS the CDK stack owns it). */
+export async function ensureTable(client: DynamoDBClient, table: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: table }));
+    return;
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundException)) throw err;
+  }
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  for (let i = 0; i < 100; i++) {
+    const res = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (res.Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`table ${table} did not become ACTIVE`);
+}

@@ -1,0 +1,39 @@
+// What each invocation did, published to in-process listeners: the local runner's progress display
+// and summary listen here; on Lambda the same events become log lines (metrics come with issue 5).
+import type { ConnectorStats } from '../connectors/types.ts';
+import type { IngestReport } from './ingest.ts';
+import type { PollReport } from './poll.ts';
+import type { WriteReport } from './write.ts';
+
+export type TelemetryEvent =
+  | { kind: 'poll'; system: string; report: PollReport; calls: Record<string, number> }
+  | { kind: 'ingest'; report: IngestReport; failedMessages: number }
+  | {
+      kind: 'write';
+      system: string;
+      report: WriteReport;
+      calls: Record<string, number>;
+      failedMessages: number;
+    };
+
+type Listener = (event: TelemetryEvent) => void;
+const listeners = new Set<Listener>();
+
+export function onTelemetry(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function emitTelemetry(event: TelemetryEvent): void {
+  for (const l of listeners) l(event);
+}
+
+/** API calls made between two snapshots of a connector's cumulative stats. */
+export function callsSince(before: ConnectorStats, after: ConnectorStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.calls)) {
+    const d = v - (before.calls[k] ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return out;
+}

@@ -1,0 +1,209 @@
+// Write use case for one target system: coalesce signalled ids, load the latest canonical state,
+// send only the fields that differ from the system's shadow, in the connector's batches, then store
+// the new shadow and links before the signal is acknowledged.
+import type { Connector, WriteOp, WriteOutcome } from '../connectors/types.ts';
+import {
+  type CanonicalRecord,
+  type FieldValue,
+  type ObjectType,
+  objectsInDependencyOrder,
+  planWrite,
+  recordWritten,
+  referenceFields,
+} from '../engine/index.ts';
+import { auditRow } from './ingest.ts';
+import type { WriteSignal } from './messages.ts';
+import { packMessages, type Queue } from './queue.ts';
+import { type AuditRow, type Store, VersionConflictError } from './store.ts';
+
+export interface WriteDeps {
+  store: Store;
+  queue: Queue;
+  connector: Connector;
+  /** This system's write queue, for signals that must wait (unlinked references, retryable failures). */
+  writeQueueUrl: string;
+  now: () => number;
+}
+
+export interface WriteReport {
+  signalled: number;
+  created: number;
+  updated: number;
+  failed: number;
+  retried: number;
+  waiting: number;
+}
+
+/** Retries of one signal before a still-failing record is parked as a sync error. */
+export const MAX_WRITE_ATTEMPTS = 5;
+
+export function emptyWriteReport(): WriteReport {
+  return { signalled: 0, created: 0, updated: 0, failed: 0, retried: 0, waiting: 0 };
+}
+
+export async function writeSignals(deps: WriteDeps, signals: readonly WriteSignal[]): Promise<WriteReport> {
+  const system = deps.connector.system;
+  const report = emptyWriteReport();
+  const attempt = Math.max(0, ...signals.map((s) => s.attempt));
+  for (const object of objectsInDependencyOrder()) {
+    const ids = [...new Set(signals.filter((s) => s.object === object).flatMap((s) => s.ids))];
+    if (ids.length === 0) continue;
+    report.signalled += ids.length;
+    const records = await deps.store.getRecords(object, ids);
+    const again = new Map<string, number>();
+    const ops: WriteOp[] = [];
+    const planned = new Map<string, Record<string, FieldValue>>();
+
+    const refs = referenceFields(object);
+    const referenced = new Map<string, CanonicalRecord>();
+    for (const { refObject } of refs) {
+      const wanted = [...records.values()].flatMap((r) =>
+        refs.flatMap(({ field }) =>
+          [r.fields[field]?.value, r.shadows[system]?.values[field]].filter(
+            (v): v is string => typeof v === 'string',
+          ),
+        ),
+      );
+      for (const [id, rec] of await deps.store.getRecords(refObject, wanted)) referenced.set(id, rec);
+    }
+    const nativeOf = (canonical: FieldValue | undefined): string | null | undefined =>
+      canonical === null || canonical === undefined ? null : referenced.get(canonical)?.links[system];
+
+    for (const record of records.values()) {
+      const plan = planWrite(record, system);
+      if (plan.op === 'none') continue;
+      const fields: Record<string, FieldValue> = {};
+      const opRefs: Record<string, string | null> = {};
+      const previousRefs: Record<string, string | null> = {};
+      const written: Record<string, FieldValue> = {};
+      for (const [field, value] of Object.entries(plan.fields)) {
+        if (!refs.some((r) => r.field === field)) {
+          fields[field] = value;
+          written[field] = value;
+          continue;
+        }
+        const native = nativeOf(value);
+        if (native === undefined) {
+          // The referenced record is not in this system yet: write the rest now, this field later.
+          again.set(record.id, 1);
+          continue;
+        }
+        opRefs[field] = native;
+        previousRefs[field] = nativeOf(record.shadows[system]?.values[field]) ?? null;
+        written[field] = value;
+      }
+      if (Object.keys(written).length === 0) continue;
+      planned.set(record.id, written);
+      ops.push({
+        canonicalId: record.id,
+        ...(plan.op === 'update' ? { externalId: plan.externalId } : {}),
+        fields,
+        refs: opRefs,
+        previousRefs,
+      });
+    }
+
+    const outcomes = ops.length === 0 ? [] : await deps.connector.write(object, ops);
+    const audit: AuditRow[] = [];
+    for (const outcome of outcomes) {
+      const written = planned.get(outcome.canonicalId) ?? {};
+      if (outcome.ok) {
+        await storeWritten(
+          deps,
+          object,
+          records.get(outcome.canonicalId),
+          outcome.canonicalId,
+          written,
+          outcome.externalId,
+        );
+        await deps.store.putLink(system, object, outcome.externalId, outcome.canonicalId);
+        if (outcome.created) report.created++;
+        else report.updated++;
+        continue;
+      }
+      await handleFailure(deps, object, outcome, attempt, again, report, audit);
+    }
+    await deps.store.appendAudit(audit);
+    if (again.size > 0) {
+      report.waiting += again.size;
+      const delay = Math.max(
+        ...[...again.values()].map((ms) => Math.ceil(ms / 1000)),
+        Math.min(60, 2 ** attempt),
+      );
+      await deps.queue.send(
+        deps.writeQueueUrl,
+        packMessages(
+          [...again.keys()],
+          (part): WriteSignal => ({ v: 1, object, ids: part, attempt: attempt + 1 }),
+          500,
+        ),
+        delay,
+      );
+    }
+  }
+  return report;
+}
+
+async function handleFailure(
+  deps: WriteDeps,
+  object: ObjectType,
+  outcome: Extract<WriteOutcome, { ok: false }>,
+  attempt: number,
+  again: Map<string, number>,
+  report: WriteReport,
+  audit: AuditRow[],
+): Promise<void> {
+  const system = deps.connector.system;
+  if (outcome.retryable && attempt + 1 < MAX_WRITE_ATTEMPTS) {
+    report.retried++;
+    again.set(outcome.canonicalId, outcome.retryAfterMs ?? 1000);
+    return;
+  }
+  // Not retryable (or out of retries): park it with the vendor's message; one bad record never fails the batch.
+  report.failed++;
+  await deps.store.putError({
+    system,
+    object,
+    canonicalId: outcome.canonicalId,
+    code: outcome.code,
+    message: outcome.message,
+    at: deps.now(),
+  });
+  audit.push(
+    auditRow(
+      outcome.canonicalId,
+      object,
+      deps.now(),
+      '*',
+      null,
+      null,
+      system,
+      deps.now(),
+      'write-failed',
+      `${outcome.code}: ${outcome.message}`,
+    ),
+  );
+}
+
+async function storeWritten(
+  deps: WriteDeps,
+  object: ObjectType,
+  loaded: CanonicalRecord | undefined,
+  id: string,
+  written: Record<string, FieldValue>,
+  externalId: string,
+): Promise<void> {
+  const system = deps.connector.system;
+  let current = loaded;
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 0) current = (await deps.store.getRecords(object, [id])).get(id);
+    if (current === undefined) return;
+    const next = { ...recordWritten(current, system, written, externalId), version: current.version + 1 };
+    try {
+      await deps.store.putRecord(next);
+      return;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || attempt >= 8) throw err;
+    }
+  }
+}
