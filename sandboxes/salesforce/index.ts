@@ -1,0 +1,141 @@
+// Salesforce sandbox: a loopback fake of the REST API parts fieldsync uses, faithful enough
+// for the unmodified jsforce client. Test host and the demo's data source.
+
+import { CallStats, listen } from '../http.ts';
+import { prng } from '../seed.ts';
+import { SalesforceSandboxError } from './errors.ts';
+import { OBJECTS, type SObjectName } from './schema.ts';
+import { seedOrg } from './seed-org.ts';
+import { createHandler } from './server.ts';
+import { SalesforceStore, type SfRecord, ShapeError, type WriteResult } from './store.ts';
+
+export { type RecordError, SalesforceSandboxError, SfApiError } from './errors.ts';
+export { formatDateTime, parseDateTime } from './format.ts';
+export type { SObjectName } from './schema.ts';
+export { COLLECTION_LIMIT, RETRIEVE_LIMIT } from './server.ts';
+export type { SfRecord } from './store.ts';
+
+export const DEFAULT_TOKEN = 'sandbox-salesforce-token';
+export const DEFAULT_REFRESH_TOKEN = 'sandbox-salesforce-refresh-token';
+
+export interface SalesforceSandboxOptions {
+  /** Default 0 (random free port). */
+  port?: number;
+  /** Bearer token accepted; default 'sandbox-salesforce-token'. */
+  token?: string;
+  /** Refresh token accepted by POST /services/oauth2/token; default 'sandbox-salesforce-refresh-token'. */
+  refreshToken?: string;
+  /** Passed to seedDataset(); default seed 42, 60 people. */
+  seed?: number;
+  people?: number;
+  companies?: number;
+  /** Default true; false = empty org. */
+  seeded?: boolean;
+  /** Clock in ms; default Date.now. */
+  now?: () => number;
+  /** Query page size; default 2000. */
+  pageSize?: number;
+  /** API requests allowed per rolling 24 h before 403 REQUEST_LIMIT_EXCEEDED; default 100000. */
+  dailyLimit?: number;
+  /** Fault injection on API routes: seeded random 503 SERVER_UNAVAILABLE and fixed latency. */
+  faults?: { seed?: number; rate5xx?: number; latencyMs?: number };
+}
+
+export interface SalesforceSandbox {
+  url: string;
+  token: string;
+  refreshToken: string;
+  /** API calls by route key, e.g. 'GET query', 'GET queryMore', 'PATCH composite/sobjects'. */
+  stats: CallStats;
+  close(): Promise<void>;
+  /** Invalidates every access token, so the next API call gets 401 INVALID_SESSION_ID (refresh tests). */
+  expireSessions(): void;
+  // Direct API, a "user edit" in the org: not counted in stats, not rate limited. Throws SalesforceSandboxError.
+  list(sobject: SObjectName): SfRecord[];
+  get(sobject: SObjectName, id: string): SfRecord | undefined;
+  create(sobject: SObjectName, fields: Record<string, string | null>): SfRecord;
+  update(sobject: SObjectName, id: string, fields: Record<string, string | null>): SfRecord;
+  delete(sobject: SObjectName, id: string): void;
+}
+
+function unwrap(result: WriteResult): SfRecord {
+  if (!result.ok) throw new SalesforceSandboxError(result.errors);
+  return result.record;
+}
+
+export async function startSalesforceSandbox(
+  options: SalesforceSandboxOptions = {},
+): Promise<SalesforceSandbox> {
+  const now = options.now ?? Date.now;
+  const token = options.token ?? DEFAULT_TOKEN;
+  const refreshToken = options.refreshToken ?? DEFAULT_REFRESH_TOKEN;
+  const store = new SalesforceStore(now);
+  if (options.seeded !== false)
+    seedOrg(store, {
+      seed: options.seed ?? 42,
+      people: options.people ?? 60,
+      ...(options.companies === undefined ? {} : { companies: options.companies }),
+      now: now(),
+    });
+
+  const stats = new CallStats();
+  const tokens = new Set([token]);
+  let issued = 0;
+  let baseUrl = '';
+  const faults = options.faults;
+  const handler = createHandler({
+    store,
+    stats,
+    now,
+    pageSize: options.pageSize ?? 2000,
+    dailyLimit: options.dailyLimit ?? 100_000,
+    tokens,
+    refreshToken,
+    issueToken: () => {
+      issued++;
+      const fresh = `${token}.refreshed.${issued}`;
+      tokens.add(fresh);
+      return fresh;
+    },
+    baseUrl: () => baseUrl,
+    faults:
+      faults === undefined
+        ? undefined
+        : { rand: prng(faults.seed ?? 1), rate5xx: faults.rate5xx ?? 0, latencyMs: faults.latencyMs ?? 0 },
+  });
+  const server = await listen(handler, options.port ?? 0);
+  baseUrl = server.url;
+
+  return {
+    url: server.url,
+    token,
+    refreshToken,
+    stats,
+    close: () => server.close(),
+    expireSessions: () => tokens.clear(),
+    list: (sobject) => store.rows(sobject).map((r) => ({ ...r })),
+    get: (sobject, id) => store.get(sobject, id),
+    create: (sobject, fields) => unwrap(store.create(sobject, normalizeDirect(store, sobject, fields))),
+    update: (sobject, id, fields) => {
+      const result = store.update(sobject, id, normalizeDirect(store, sobject, fields));
+      return unwrap(result);
+    },
+    delete: (sobject, id) => {
+      unwrap(store.delete(sobject, id));
+    },
+  };
+}
+
+function normalizeDirect(
+  store: SalesforceStore,
+  sobject: SObjectName,
+  fields: Record<string, string | null>,
+) {
+  try {
+    return store.normalize(OBJECTS[sobject], fields);
+  } catch (e) {
+    if (e instanceof ShapeError)
+      throw new SalesforceSandboxError([{ statusCode: e.errorCode, message: e.message, fields: e.fields }]);
+    throw e;
+  }
+}

@@ -1,0 +1,353 @@
+// In-memory org: records per sObject, write validation as Salesforce applies it, audit
+// timestamps at second precision, a recycle bin for getDeleted, and snapshots for allOrNone.
+import type { RecordError } from './errors.ts';
+import { floorSecond, formatDateTime, makeId, to18 } from './format.ts';
+import {
+  type FieldDef,
+  OBJECTS,
+  type ObjectDef,
+  objectForId,
+  resolveField,
+  type SObjectName,
+} from './schema.ts';
+
+export type SfValue = string | boolean | null;
+export type SfRecord = { Id: string; [field: string]: SfValue };
+
+interface Stored {
+  record: SfRecord;
+  /** ms when the record went to the recycle bin. */
+  deletedAt: number | undefined;
+}
+
+interface State {
+  records: Record<SObjectName, Map<string, Stored>>;
+  counters: Record<SObjectName, number>;
+}
+
+export type WriteResult =
+  | { ok: true; id: string; created: boolean; record: SfRecord }
+  | { ok: false; id: string | undefined; errors: RecordError[] };
+
+/** A request-level problem with a record's shape (unknown field, non-scalar value): 400 for the whole call. */
+export class ShapeError extends Error {
+  override name = 'ShapeError';
+  readonly errorCode: 'INVALID_FIELD' | 'JSON_PARSER_ERROR';
+  readonly fields: string[];
+  constructor(errorCode: 'INVALID_FIELD' | 'JSON_PARSER_ERROR', message: string, fields: string[]) {
+    super(message);
+    this.errorCode = errorCode;
+    this.fields = fields;
+  }
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+/** Keys jsforce or callers may leave in a body that are not fields. */
+const IGNORED_KEYS = new Set(['attributes']);
+
+function err(statusCode: string, message: string, fields: string[] = []): RecordError {
+  return { statusCode, message, fields };
+}
+
+function emptyState(): State {
+  return {
+    records: { Account: new Map(), Contact: new Map() },
+    counters: { Account: 0, Contact: 0 },
+  };
+}
+
+export class SalesforceStore {
+  private state: State = emptyState();
+  private readonly now: () => number;
+
+  constructor(now: () => number) {
+    this.now = now;
+  }
+
+  /**
+   * Checks field names and value types and returns canonical names with values as strings or
+   * null. Throws ShapeError, which the API reports as a 400 for the whole request.
+   */
+  normalize(object: ObjectDef, input: Readonly<Record<string, unknown>>): Map<FieldDef, string | null> {
+    const out = new Map<FieldDef, string | null>();
+    for (const [key, value] of Object.entries(input)) {
+      if (IGNORED_KEYS.has(key)) continue;
+      const field = resolveField(object, key);
+      if (field === undefined)
+        throw new ShapeError('INVALID_FIELD', `No such column '${key}' on sobject of type ${object.name}`, [
+          key,
+        ]);
+      if (value === null || value === undefined) out.set(field, null);
+      else if (typeof value === 'string') out.set(field, value);
+      else if (typeof value === 'number' || typeof value === 'boolean') out.set(field, String(value));
+      else
+        throw new ShapeError(
+          'JSON_PARSER_ERROR',
+          `Cannot deserialize instance of ${field.type} from ${Array.isArray(value) ? 'START_ARRAY' : 'START_OBJECT'} value for field ${field.name}`,
+          [field.name],
+        );
+    }
+    return out;
+  }
+
+  private stamp(): string {
+    return formatDateTime(floorSecond(this.now()));
+  }
+
+  private table(type: SObjectName): Map<string, Stored> {
+    return this.state.records[type];
+  }
+
+  /** Validates and applies values onto `base`; returns errors instead when the org would reject them. */
+  private apply(
+    object: ObjectDef,
+    base: SfRecord,
+    values: Map<FieldDef, string | null>,
+    mode: 'insert' | 'update',
+  ): { record: SfRecord } | { errors: RecordError[] } {
+    const errors: RecordError[] = [];
+    const next: SfRecord = { ...base };
+    const readOnly = [...values.keys()].filter((f) => (mode === 'insert' ? !f.createable : !f.updateable));
+    // Id in an update body is the record's own id; anything else is a read-only field.
+    const rejected = readOnly.filter(
+      (f) => !(f.name === 'Id' && mode === 'update' && values.get(f) === base.Id),
+    );
+    if (rejected.length > 0) {
+      if (mode === 'insert' && rejected.some((f) => f.name === 'Id'))
+        errors.push(err('INVALID_FIELD_FOR_INSERT_UPDATE', 'cannot specify Id in an insert call', ['Id']));
+      const others = rejected.filter((f) => f.name !== 'Id' || mode === 'update').map((f) => f.name);
+      if (others.length > 0)
+        errors.push(
+          err(
+            'INVALID_FIELD_FOR_INSERT_UPDATE',
+            `Unable to create/update fields: ${others.join(', ')}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
+            others,
+          ),
+        );
+    }
+    for (const [field, raw] of values) {
+      if (!rejected.includes(field) && field.name !== 'Id') {
+        // Salesforce stores an empty text value as null; e-mail addresses are trimmed.
+        const trimmed = field.type === 'email' && raw !== null ? raw.trim() : raw;
+        next[field.name] = trimmed === '' ? null : trimmed;
+      }
+    }
+
+    const missing = object.fields.filter(
+      (f) => f.createable && !f.nillable && (next[f.name] ?? null) === null,
+    );
+    if (missing.length > 0)
+      errors.push(
+        err(
+          'REQUIRED_FIELD_MISSING',
+          `Required fields are missing: [${missing.map((f) => f.name).join(', ')}]`,
+          missing.map((f) => f.name),
+        ),
+      );
+
+    for (const field of values.keys()) {
+      const value = next[field.name];
+      if (typeof value !== 'string' || rejected.includes(field)) continue;
+      if (field.length > 0 && value.length > field.length && field.type !== 'reference')
+        errors.push(
+          err(
+            'STRING_TOO_LONG',
+            `${field.label}: data value too large: ${value.slice(0, 40)} (max length=${field.length})`,
+            [field.name],
+          ),
+        );
+      if (field.type === 'email' && !EMAIL.test(value))
+        errors.push(
+          err('INVALID_EMAIL_ADDRESS', `${field.label}: invalid email address: ${value}`, [field.name]),
+        );
+      if (field.type === 'reference' && field.referenceTo !== undefined) {
+        const problem = this.checkReference(field, field.referenceTo, value);
+        if (typeof problem === 'string') next[field.name] = problem;
+        else errors.push(problem);
+      }
+      if (field.unique) {
+        const clash = this.findByExternalId(object.name, field, value);
+        if (clash !== undefined && clash.Id !== base.Id)
+          errors.push(
+            err(
+              'DUPLICATE_VALUE',
+              `duplicate value found: ${field.name} duplicates value on record with id: ${clash.Id}`,
+              [field.name],
+            ),
+          );
+      }
+    }
+    return errors.length > 0 ? { errors } : { record: next };
+  }
+
+  /** Returns the normalised 18-character id, or the error Salesforce gives for a bad lookup. */
+  private checkReference(field: FieldDef, target: SObjectName, value: string): string | RecordError {
+    const id = to18(value);
+    if (id === undefined)
+      return err('MALFORMED_ID', `${field.label}: id value of incorrect type: ${value}`, [field.name]);
+    if (objectForId(id)?.name !== target)
+      return err('FIELD_INTEGRITY_EXCEPTION', `${field.label}: id value of incorrect type: ${value}`, [
+        field.name,
+      ]);
+    const stored = this.table(target).get(id);
+    if (stored === undefined || stored.deletedAt !== undefined)
+      return err('INVALID_CROSS_REFERENCE_KEY', `invalid cross reference id`, [field.name]);
+    return id;
+  }
+
+  findByExternalId(type: SObjectName, field: FieldDef, value: string): SfRecord | undefined {
+    // Unique external ids are case-insensitive (the Salesforce default for unique text fields).
+    const lower = value.toLowerCase();
+    for (const { record, deletedAt } of this.table(type).values()) {
+      const v = record[field.name];
+      if (deletedAt === undefined && typeof v === 'string' && v.toLowerCase() === lower) return record;
+    }
+    return undefined;
+  }
+
+  create(type: SObjectName, values: Map<FieldDef, string | null>): WriteResult {
+    const object = OBJECTS[type];
+    const stamp = this.stamp();
+    const blank: SfRecord = { Id: '' };
+    for (const f of object.fields) blank[f.name] = f.type === 'boolean' ? false : null;
+    const applied = this.apply(object, blank, values, 'insert');
+    if ('errors' in applied) return { ok: false, id: undefined, errors: applied.errors };
+    const counter = this.state.counters[type] + 1;
+    this.state.counters[type] = counter;
+    const id = makeId(object.keyPrefix, counter);
+    const record: SfRecord = {
+      ...applied.record,
+      Id: id,
+      IsDeleted: false,
+      CreatedDate: stamp,
+      LastModifiedDate: stamp,
+      SystemModstamp: stamp,
+    };
+    this.table(type).set(id, { record, deletedAt: undefined });
+    return { ok: true, id, created: true, record: { ...record } };
+  }
+
+  /** Looks up a live record; returns the error Salesforce gives for a missing or deleted one. */
+  private live(
+    type: SObjectName | undefined,
+    rawId: string,
+  ): { type: SObjectName; stored: Stored } | RecordError {
+    const id = to18(rawId);
+    if (id === undefined) return err('MALFORMED_ID', `malformed id ${rawId}`, ['Id']);
+    const object = objectForId(id);
+    if (object === undefined || (type !== undefined && object.name !== type))
+      return err('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', []);
+    const stored = this.table(object.name).get(id);
+    if (stored === undefined) return err('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', []);
+    if (stored.deletedAt !== undefined) return err('ENTITY_IS_DELETED', 'entity is deleted', []);
+    return { type: object.name, stored };
+  }
+
+  update(type: SObjectName | undefined, rawId: string, values: Map<FieldDef, string | null>): WriteResult {
+    const found = this.live(type, rawId);
+    if ('statusCode' in found) return { ok: false, id: rawId, errors: [found] };
+    const object = OBJECTS[found.type];
+    const applied = this.apply(object, found.stored.record, values, 'update');
+    if ('errors' in applied) return { ok: false, id: found.stored.record.Id, errors: applied.errors };
+    const stamp = this.stamp();
+    const record: SfRecord = { ...applied.record, LastModifiedDate: stamp, SystemModstamp: stamp };
+    this.table(found.type).set(record.Id, { record, deletedAt: undefined });
+    return { ok: true, id: record.Id, created: false, record: { ...record } };
+  }
+
+  /** Upsert on an external-id field: update the one match, or create with the external id set. */
+  upsert(
+    type: SObjectName,
+    field: FieldDef,
+    extValue: string,
+    values: Map<FieldDef, string | null>,
+  ): WriteResult {
+    const existing = this.findByExternalId(type, field, extValue);
+    if (existing !== undefined) return this.update(type, existing.Id, values);
+    const withExt = new Map(values);
+    withExt.set(field, extValue);
+    return this.create(type, withExt);
+  }
+
+  /** Moves a record to the recycle bin. Deleting an Account also deletes its Contacts, as Salesforce does. */
+  delete(type: SObjectName | undefined, rawId: string): WriteResult {
+    const found = this.live(type, rawId);
+    if ('statusCode' in found) return { ok: false, id: rawId, errors: [found] };
+    const now = this.now();
+    const stamp = formatDateTime(now);
+    const bin = (t: SObjectName, stored: Stored) => {
+      const record: SfRecord = { ...stored.record, IsDeleted: true, SystemModstamp: stamp };
+      this.table(t).set(record.Id, { record, deletedAt: floorSecond(now) });
+    };
+    bin(found.type, found.stored);
+    if (found.type === 'Account') {
+      for (const stored of this.table('Contact').values())
+        if (stored.deletedAt === undefined && stored.record.AccountId === found.stored.record.Id)
+          bin('Contact', stored);
+    }
+    const record = this.table(found.type).get(found.stored.record.Id)?.record ?? found.stored.record;
+    return { ok: true, id: record.Id, created: false, record: { ...record } };
+  }
+
+  /** A copy of a live record, or undefined. */
+  get(type: SObjectName, rawId: string): SfRecord | undefined {
+    const id = to18(rawId);
+    const stored = id === undefined ? undefined : this.table(type).get(id);
+    return stored === undefined || stored.deletedAt !== undefined ? undefined : { ...stored.record };
+  }
+
+  /** Live or deleted: for GET by id, which tells the two apart. */
+  lookup(type: SObjectName, rawId: string): { record: SfRecord; deleted: boolean } | undefined {
+    const id = to18(rawId);
+    const stored = id === undefined ? undefined : this.table(type).get(id);
+    return stored === undefined
+      ? undefined
+      : { record: stored.record, deleted: stored.deletedAt !== undefined };
+  }
+
+  /** Records in creation (Id) order; the live ones unless `includeDeleted`. Not copies: treat as read-only. */
+  rows(type: SObjectName, includeDeleted = false): SfRecord[] {
+    const out: SfRecord[] = [];
+    for (const { record, deletedAt } of this.table(type).values())
+      if (includeDeleted || deletedAt === undefined) out.push(record);
+    return out;
+  }
+
+  /** Recycle-bin entries with their deletion time (ms). */
+  deletedSince(type: SObjectName): Array<{ id: string; deletedAt: number }> {
+    const out: Array<{ id: string; deletedAt: number }> = [];
+    for (const { record, deletedAt } of this.table(type).values())
+      if (deletedAt !== undefined) out.push({ id: record.Id, deletedAt });
+    return out;
+  }
+
+  /** Inserts a record with given audit timestamps (seeding only). */
+  seed(
+    type: SObjectName,
+    fields: Record<string, string | null>,
+    modifiedAt: number,
+    createdAt: number,
+  ): SfRecord {
+    const result = this.create(type, this.normalize(OBJECTS[type], fields));
+    if (!result.ok) throw new Error(`seed record rejected: ${JSON.stringify(result.errors)}`);
+    const record: SfRecord = {
+      ...result.record,
+      CreatedDate: formatDateTime(createdAt),
+      LastModifiedDate: formatDateTime(modifiedAt),
+      SystemModstamp: formatDateTime(modifiedAt),
+    };
+    this.table(type).set(record.Id, { record, deletedAt: undefined });
+    return record;
+  }
+
+  /** Runs `fn`; if it returns false every change it made is undone (allOrNone). */
+  atomically(fn: () => boolean): boolean {
+    const saved: State = {
+      records: { Account: new Map(this.state.records.Account), Contact: new Map(this.state.records.Contact) },
+      counters: { ...this.state.counters },
+    };
+    const commit = fn();
+    if (!commit) this.state = saved;
+    return commit;
+  }
+}
