@@ -1,0 +1,81 @@
+// HubSpot sandbox: a local server speaking the parts of CRM v3 objects and v4 associations the
+// connector uses, faithfully enough for the unmodified @hubspot/api-client. Tests and the demo
+// also edit its data directly (as a user in the portal would) or over the `/__sandbox` admin API.
+import { CallStats, listen } from '../http.ts';
+import { seedDataset } from '../seed.ts';
+import { type PortalApi, portalApi } from './portal.ts';
+import { createRequestHandler, type FaultOptions } from './server.ts';
+import { HubSpotStore } from './store.ts';
+
+export { HubSpotApiError } from './errors.ts';
+export type { PortalApi } from './portal.ts';
+export type { HsObjectType } from './schema.ts';
+export type { FaultOptions } from './server.ts';
+export type { HsRecord } from './store.ts';
+
+export interface HubSpotSandboxOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Bearer token accepted; default 'sandbox-hubspot-token'. */
+  token?: string;
+  /** Passed to seedDataset(); defaults: seed 42, 60 people. */
+  seed?: number;
+  people?: number;
+  companies?: number;
+  /** Default true. */
+  seeded?: boolean;
+  /** Clock in ms; default Date.now. */
+  now?: () => number;
+  /** Requests per rolling 10 s on non-search routes; default 190 (Professional private app). */
+  tenSecondlyLimit?: number;
+  /** Search requests per rolling second; default 5. */
+  searchPerSecond?: number;
+  /** Default 1,000,000. */
+  dailyLimit?: number;
+  /** A change becomes visible to search this long after it happens; default 0. */
+  searchLagMs?: number;
+  faults?: FaultOptions;
+}
+
+export interface HubSpotSandbox extends PortalApi {
+  url: string;
+  token: string;
+  /** API calls by route key, e.g. 'POST /crm/v3/objects/contacts/batch/update'. */
+  stats: CallStats;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_HUBSPOT_TOKEN = 'sandbox-hubspot-token';
+
+export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): Promise<HubSpotSandbox> {
+  const now = options.now ?? Date.now;
+  const token = options.token ?? DEFAULT_HUBSPOT_TOKEN;
+  const store = new HubSpotStore({ now, searchLagMs: options.searchLagMs ?? 0 });
+  if (options.seeded ?? true) {
+    store.seed(
+      seedDataset({
+        seed: options.seed ?? 42,
+        people: options.people ?? 60,
+        ...(options.companies === undefined ? {} : { companies: options.companies }),
+        now: now(),
+      }),
+    );
+  }
+  const portal = portalApi(store);
+  const stats = new CallStats();
+  const server = await listen(
+    createRequestHandler({
+      store,
+      portal,
+      stats,
+      token,
+      now,
+      tenSecondlyLimit: options.tenSecondlyLimit ?? 190,
+      searchPerSecond: options.searchPerSecond ?? 5,
+      dailyLimit: options.dailyLimit ?? 1_000_000,
+      faults: options.faults,
+    }),
+    options.port ?? 0,
+  );
+  return { ...portal, url: server.url, token, stats, close: () => server.close() };
+}
