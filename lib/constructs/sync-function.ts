@@ -1,0 +1,155 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+export type TableAccess = 'read' | 'readWrite';
+export type QueueAccess = 'send' | 'consume';
+export type SecretAccess = 'read' | 'readWrite';
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+// Only what binding needs. Narrower than ITable/ISecret on purpose: under
+// exactOptionalPropertyTypes the concrete Table and Secret classes are not assignable to them.
+export interface BindableTable extends Pick<ITable, 'tableName' | 'grant'> {
+  readonly encryptionKey?: IKey | undefined;
+}
+export type BindableSecret = Pick<ISecret, 'secretArn' | 'grantRead' | 'grantWrite'>;
+
+/** How an SQS event source batches messages into one invocation. */
+export interface SqsBatching {
+  readonly batchSize: number;
+  readonly maxBatchingWindow?: Duration;
+  /** Caps concurrent invocations from this queue (2..1000); protects SaaS rate limits. */
+  readonly maxConcurrency?: number;
+}
+
+/** Every defaulted prop stays overridable; `entry` is required (a file under `functions/`). */
+export interface SyncFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'logGroup'> {
+  readonly entry: string;
+  readonly logLevel?: LogLevel;
+  readonly logRetention?: RetentionDays;
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+export const SERVICE_NAME = 'fieldsync';
+
+/**
+ * Item-level DynamoDB actions, narrower than grantReadData/grantReadWriteData: no Scan (the
+ * sync path reads by key), no stream reads (the table has no stream), no DescribeTable.
+ */
+const TABLE_READ = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+];
+export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
+  read: TABLE_READ,
+  readWrite: [
+    ...TABLE_READ,
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+  ],
+};
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * `NodejsFunction` with fieldsync's defaults: Node.js 24 on ARM64, a minified ESM bundle
+ * with source maps, X-Ray tracing, a log group with retention, Powertools env. The `bind*`
+ * helpers grant the least IAM a use needs and set the env var the handler reads, in one call.
+ */
+export class SyncFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: SyncFunctionProps) {
+    const {
+      logLevel = 'INFO',
+      logRetention = RetentionDays.ONE_MONTH,
+      logRemovalPolicy = RemovalPolicy.DESTROY,
+      bundling,
+      environment,
+      ...rest
+    } = props;
+    // A log group we own (not the deprecated `logRetention`, which adds a custom-resource
+    // Lambda). It is a sibling because `this` is unavailable before super().
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: logRetention,
+      removalPolicy: logRemovalPolicy,
+    });
+    super(scope, id, {
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      projectRoot: repoRoot,
+      depsLockFilePath: `${repoRoot}package-lock.json`,
+      ...rest,
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundled, not taken from the runtime: the version tested locally is the one deployed,
+        // and tree-shaken ESM clients load faster than the runtime's full copy.
+        bundleAwsSDK: true,
+        // CJS dependencies call require(); an ESM bundle has none unless we define it.
+        banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
+        ...bundling,
+      },
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: SERVICE_NAME,
+        LOG_LEVEL: logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...environment,
+      },
+    });
+  }
+
+  /** Grants item-level data access to `table` and sets `envName` (TABLE_NAME) to its name. */
+  bindTable(table: BindableTable, access: TableAccess, envName = 'TABLE_NAME'): this {
+    table.grant(this, ...TABLE_ACTIONS[access]);
+    // grant() covers the table only; a customer managed key needs its own grant.
+    if (access === 'read') table.encryptionKey?.grantDecrypt(this);
+    else table.encryptionKey?.grantEncryptDecrypt(this);
+    this.addEnvironment(envName, table.tableName);
+    return this;
+  }
+
+  /** Grants send or consume on `queue` and sets `envName` to its URL. */
+  bindQueue(queue: IQueue, access: QueueAccess, envName: string): this {
+    if (access === 'send') queue.grantSendMessages(this);
+    else queue.grantConsumeMessages(this);
+    this.addEnvironment(envName, queue.queueUrl);
+    return this;
+  }
+
+  /** Grants read (or read and write, e.g. to store refreshed tokens) and sets `envName` to the ARN. */
+  bindSecret(secret: BindableSecret, access: SecretAccess, envName = 'CREDENTIALS_SECRET_ARN'): this {
+    secret.grantRead(this);
+    if (access === 'readWrite') secret.grantWrite(this);
+    this.addEnvironment(envName, secret.secretArn);
+    return this;
+  }
+
+  /**
+   * Consumes `queue` as an event source with partial batch responses, so one failed record
+   * is retried alone instead of its whole batch. The event source grants consume IAM.
+   */
+  consumeQueue(queue: IQueue, batching: SqsBatching): this {
+    this.addEventSource(new SqsEventSource(queue, { ...batching, reportBatchItemFailures: true }));
+    return this;
+  }
+}

@@ -1,0 +1,99 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Construct } from 'constructs';
+import type { FieldsyncState } from './state.ts';
+import { type LogLevel, type SqsBatching, SyncFunction } from './sync-function.ts';
+import { pascal, perSystem, type Stage, SYSTEMS, type SystemName, writeQueueEnvName } from './systems.ts';
+
+/** Timeout of every queue consumer; the state construct sizes visibility timeouts from it. */
+export const CONSUMER_TIMEOUT = Duration.seconds(60);
+/** Pollers may page through a backlog; the cursor lease keeps overlapping runs safe. */
+export const POLLER_TIMEOUT = Duration.minutes(2);
+
+/** Ingest merges each change on its own, so the batch only amortizes invocations. */
+export const INGEST_BATCHING: SqsBatching = { batchSize: 100, maxBatchingWindow: Duration.seconds(2) };
+
+/**
+ * Writers coalesce ids and write in API batches, so a batch should hold one full API call.
+ * SQS event sources allow up to 10,000 messages when a batching window is set (10 without).
+ * maxConcurrency 2 (the minimum) keeps each system inside its rate limit without reserved
+ * concurrency, which new accounts (10 concurrent executions) cannot spare.
+ */
+export const WRITE_BATCHING: Readonly<Record<SystemName, SqsBatching>> = {
+  // Salesforce sObject Collections take 200 records per call.
+  salesforce: { batchSize: 200, maxBatchingWindow: Duration.seconds(5), maxConcurrency: 2 },
+  // HubSpot CRM v3 batch create/update/upsert take 100 inputs per call.
+  hubspot: { batchSize: 100, maxBatchingWindow: Duration.seconds(2), maxConcurrency: 2 },
+};
+
+export interface FieldsyncFunctionsProps {
+  readonly stage: Stage;
+  readonly state: FieldsyncState;
+  /** How often each poller runs; EventBridge Scheduler rates start at one minute. */
+  readonly pollRate: Duration;
+  readonly logLevel?: LogLevel;
+  /** Overrides for the batching defaults above. */
+  readonly ingestBatching?: SqsBatching;
+  readonly writeBatching?: Partial<Record<SystemName, SqsBatching>>;
+}
+
+const functionsDir = fileURLToPath(new URL('../../functions/', import.meta.url));
+
+/** Stateless half of fieldsync: pollers on a schedule, the ingest consumer, one writer per system. */
+export class FieldsyncFunctions extends Construct {
+  readonly pollers: Record<SystemName, SyncFunction>;
+  readonly ingest: SyncFunction;
+  readonly writers: Record<SystemName, SyncFunction>;
+  readonly schedules: Record<SystemName, Schedule>;
+
+  constructor(scope: Construct, id: string, props: FieldsyncFunctionsProps) {
+    super(scope, id);
+    const { state, stage } = props;
+    const logLevel = props.logLevel ?? (stage === 'prod' ? 'INFO' : 'DEBUG');
+    const logRemovalPolicy = stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const fn = (fnId: string, file: string, timeout: Duration): SyncFunction =>
+      new SyncFunction(this, fnId, {
+        entry: `${functionsDir}${file}.ts`,
+        timeout,
+        logLevel,
+        logRemovalPolicy,
+        description: `fieldsync ${file}`,
+      });
+
+    this.pollers = perSystem((system) =>
+      fn(`Poll${pascal(system)}`, `poll-${system}`, POLLER_TIMEOUT)
+        .bindTable(state.table, 'readWrite') // cursors and source shadows
+        .bindQueue(state.ingestQueue, 'send', 'INGEST_QUEUE_URL')
+        .bindSecret(state.credentialsSecret, 'read'),
+    );
+
+    this.ingest = fn('Ingest', 'ingest', CONSUMER_TIMEOUT)
+      .bindTable(state.table, 'readWrite')
+      .consumeQueue(state.ingestQueue, props.ingestBatching ?? INGEST_BATCHING)
+      // Consume comes from the event source; send is for re-queueing retries.
+      .bindQueue(state.ingestQueue, 'send', 'INGEST_QUEUE_URL');
+    for (const system of SYSTEMS) {
+      this.ingest.bindQueue(state.writeQueues[system], 'send', writeQueueEnvName(system));
+    }
+
+    this.writers = perSystem((system) =>
+      fn(`Write${pascal(system)}`, `write-${system}`, CONSUMER_TIMEOUT)
+        .bindTable(state.table, 'readWrite') // canonical, shadows, links
+        .bindSecret(state.credentialsSecret, 'read')
+        .consumeQueue(state.writeQueues[system], props.writeBatching?.[system] ?? WRITE_BATCHING[system])
+        .bindQueue(state.writeQueues[system], 'send', writeQueueEnvName(system)),
+    );
+
+    this.schedules = perSystem(
+      (system) =>
+        new Schedule(this, `Poll${pascal(system)}Schedule`, {
+          description: `fieldsync: poll ${system} for changes`,
+          schedule: ScheduleExpression.rate(props.pollRate),
+          // No retries: the next tick polls from the same cursor anyway.
+          target: new LambdaInvoke(this.pollers[system], { retryAttempts: 0 }),
+        }),
+    );
+  }
+}
