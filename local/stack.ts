@@ -107,7 +107,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     );
     if (q.QueueUrl === undefined || dlq.QueueUrl === undefined)
       throw new Error(`could not create queue ${name}`);
-    return { name, url: loopbackUrl(q.QueueUrl), arn: arn(name), dlqUrl: loopbackUrl(dlq.QueueUrl) };
+    return {
+      name,
+      url: loopbackUrl(q.QueueUrl, fauxqs.address),
+      arn: arn(name),
+      dlqUrl: loopbackUrl(dlq.QueueUrl, fauxqs.address),
+    };
   };
   const ingest = await makeQueue('fieldsync-ingest');
   const writeQueues = {} as Record<SystemName, QueueRef>;
@@ -205,10 +210,11 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   };
 }
 
-/** fauxqs names queues `http://sqs.<region>.localhost:<port>/...`; address them on loopback directly. */
-function loopbackUrl(queueUrl: string): string {
+/** fauxqs names queues `http://sqs.<region>.localhost:<port>/...`, with the port of the run that created
+ * them; address them on loopback at this run's port. */
+function loopbackUrl(queueUrl: string, endpoint: string): string {
   const u = new URL(queueUrl);
-  u.hostname = '127.0.0.1';
+  u.host = new URL(endpoint).host;
   return u.toString();
 }
 

@@ -20,6 +20,7 @@ import {
   FIELDSYNC_ID_PROPERTY,
   type HubSpotObject,
   MAPPING,
+  modifiedAtOf,
   readProperties,
   SYSTEM,
   toChange,
@@ -164,7 +165,11 @@ export class HubSpotConnector implements Connector {
     let emitted = false;
     for (;;) {
       const res = await this.search(object, from, after);
-      const records = res.results;
+      // Without an overlap, the cursor is exact: skip what it already covers (same time, id not after it).
+      const covered = this.overlapMs === 0 ? parsed?.data : undefined;
+      const records = res.results.filter(
+        (r) => covered === undefined || !coveredBy(covered, r, modifiedAtOf(object, r)),
+      );
       const refs = await this.readRefs(
         object,
         records.map((r) => r.id),
@@ -459,6 +464,13 @@ export class HubSpotConnector implements Connector {
       throw translateError(err);
     }
   }
+}
+
+function coveredBy(cursor: { ts: number; id: string }, record: HubSpotObject, modifiedAt: number): boolean {
+  if (modifiedAt !== cursor.ts) return modifiedAt < cursor.ts;
+  const a = record.id;
+  const b = cursor.id;
+  return /^\d+$/.test(a) && /^\d+$/.test(b) ? BigInt(a) <= BigInt(b) : a <= b;
 }
 
 function primaryRank(to: { associationTypes?: { typeId?: number | undefined }[] | undefined }): number {
