@@ -1,6 +1,7 @@
 // The embedded stack: dynalite for DynamoDB and fauxqs for SQS, both keeping their state in the
 // state folder, and a small runner that invokes the same Lambda handlers with real event shapes.
 import { mkdirSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -50,6 +51,8 @@ export interface EmbeddedStack {
   /** One pass over the queues; returns how many messages were handled. */
   pumpOnce(): Promise<number>;
   pending(): Promise<number>;
+  /** DynamoDB requests served so far, by operation. */
+  dynamoRequests(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +76,15 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
+  });
+  // Every DynamoDB request by operation (X-Amz-Target), from all handlers: the benchmark's cost measure.
+  const dynamoRequests: Record<string, number> = {};
+  dynamo.on('request', (req: IncomingMessage) => {
+    const op =
+      String(req.headers['x-amz-target'] ?? 'unknown')
+        .split('.')
+        .pop() ?? 'unknown';
+    dynamoRequests[op] = (dynamoRequests[op] ?? 0) + 1;
   });
   await new Promise<void>((resolve, reject) => {
     dynamo.once('error', reject);
@@ -192,6 +204,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     },
     pumpOnce,
     pending,
+    dynamoRequests: () => ({ ...dynamoRequests }),
     async drain({ timeoutMs = 300_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {

@@ -16,6 +16,7 @@ import {
   type SourceSnapshot,
 } from '../engine/index.ts';
 import type { IngestMessage, WriteSignal } from './messages.ts';
+import { mapPool } from './pool.ts';
 import { packMessages, type Queue } from './queue.ts';
 import { type AuditRow, type Store, VersionConflictError } from './store.ts';
 
@@ -43,6 +44,8 @@ export interface IngestReport {
 /** How often a change whose reference is not linked yet is retried before it is ingested without it. */
 export const MAX_REF_ATTEMPTS = 5;
 const MAX_VERSION_RETRIES = 8;
+/** Concurrent record merges per ingest batch. */
+const STORE_CONCURRENCY = 16;
 
 export function emptyIngestReport(): IngestReport {
   return {
@@ -66,6 +69,7 @@ export async function ingestChanges(
   report.changes = changes.length;
   const deferred: SourceChange[] = [];
   const toSignal = new Map<string, Map<ObjectType, Set<string>>>();
+  const audit: AuditRow[] = [];
 
   for (const object of objectsInDependencyOrder()) {
     const group = changes.filter((c) => c.object === object);
@@ -79,8 +83,12 @@ export async function ingestChanges(
       byRecord.set(id, [...(byRecord.get(id) ?? []), snap.snapshot]);
     }
     const loaded = await deps.store.getRecords(object, [...byRecord.keys()]);
-    for (const [id, snaps] of byRecord) {
-      const record = await mergeAndStore(deps, object, id, loaded.get(id), snaps, report);
+    // Records are independent: merge and store them concurrently (conditional writes keep each safe).
+    const merged = await mapPool([...byRecord], STORE_CONCURRENCY, ([id, snaps]) =>
+      mergeAndStore(deps, object, id, loaded.get(id), snaps, report, audit),
+    );
+    for (const record of merged) {
+      const id = record.id;
       for (const system of Object.keys(deps.writeQueues)) {
         if (planWrite(record, system).op === 'none') continue;
         const perObject = toSignal.get(system) ?? new Map<ObjectType, Set<string>>();
@@ -90,6 +98,7 @@ export async function ingestChanges(
     }
   }
 
+  await deps.store.appendAudit(audit);
   for (const [system, perObject] of toSignal) {
     const url = deps.writeQueues[system];
     if (url === undefined) continue;
@@ -179,19 +188,15 @@ async function resolveIdentity(
   snapshots: readonly ResolvedSnapshot[],
   report: IngestReport,
 ): Promise<(string | undefined)[]> {
-  const out: (string | undefined)[] = [];
   const linksBySystem = new Map<string, Map<string, string>>();
   for (const system of new Set(snapshots.map((s) => s.change.system))) {
     const ids = snapshots.filter((s) => s.change.system === system).map((s) => s.change.externalId);
     linksBySystem.set(system, await deps.store.getLinks(system, object, ids));
   }
   const audit: AuditRow[] = [];
-  for (const { change, snapshot } of snapshots) {
+  const out = await mapPool(snapshots, STORE_CONCURRENCY, async ({ change, snapshot }) => {
     const linked = linksBySystem.get(change.system)?.get(change.externalId);
-    if (linked !== undefined) {
-      out.push(linked);
-      continue;
-    }
+    if (linked !== undefined) return linked;
     const own = canonicalIdFor(change.system, object, change.externalId);
     let chosen = change.fieldsyncId ?? own;
     if (change.fieldsyncId === undefined) {
@@ -239,8 +244,8 @@ async function resolveIdentity(
           'linked',
         ),
       );
-    out.push(id);
-  }
+    return id;
+  });
   await deps.store.appendAudit(audit);
   return out;
 }
@@ -252,6 +257,7 @@ async function mergeAndStore(
   existing: CanonicalRecord | undefined,
   snaps: readonly SourceSnapshot[],
   report: IngestReport,
+  auditOut: AuditRow[],
 ): Promise<CanonicalRecord> {
   let base = existing;
   for (let attempt = 0; ; attempt++) {
@@ -283,7 +289,7 @@ async function mergeAndStore(
     }
     report.recordsStored++;
     if (start.version === 0) report.created++;
-    await deps.store.appendAudit(audit);
+    auditOut.push(...audit);
     return next;
   }
 }

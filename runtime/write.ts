@@ -13,6 +13,7 @@ import {
 } from '../engine/index.ts';
 import { auditRow } from './ingest.ts';
 import type { WriteSignal } from './messages.ts';
+import { mapPool } from './pool.ts';
 import { packMessages, type Queue } from './queue.ts';
 import { type AuditRow, type Store, VersionConflictError } from './store.ts';
 
@@ -36,6 +37,7 @@ export interface WriteReport {
 
 /** Retries of one signal before a still-failing record is parked as a sync error. */
 export const MAX_WRITE_ATTEMPTS = 5;
+const STORE_CONCURRENCY = 16;
 
 export function emptyWriteReport(): WriteReport {
   return { signalled: 0, created: 0, updated: 0, failed: 0, retried: 0, waiting: 0 };
@@ -105,24 +107,18 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
 
     const outcomes = ops.length === 0 ? [] : await deps.connector.write(object, ops);
     const audit: AuditRow[] = [];
-    for (const outcome of outcomes) {
+    await mapPool(outcomes, STORE_CONCURRENCY, async (outcome) => {
       const written = planned.get(outcome.canonicalId) ?? {};
-      if (outcome.ok) {
-        await storeWritten(
-          deps,
-          object,
-          records.get(outcome.canonicalId),
-          outcome.canonicalId,
-          written,
-          outcome.externalId,
-        );
+      if (!outcome.ok) return handleFailure(deps, object, outcome, attempt, again, report, audit);
+      const loaded = records.get(outcome.canonicalId);
+      await storeWritten(deps, object, loaded, outcome.canonicalId, written, outcome.externalId);
+      // The link is stored before the signal is acknowledged, so a retry never creates twice.
+      if (loaded?.links[system] !== outcome.externalId) {
         await deps.store.putLink(system, object, outcome.externalId, outcome.canonicalId);
-        if (outcome.created) report.created++;
-        else report.updated++;
-        continue;
       }
-      await handleFailure(deps, object, outcome, attempt, again, report, audit);
-    }
+      if (outcome.created) report.created++;
+      else report.updated++;
+    });
     await deps.store.appendAudit(audit);
     if (again.size > 0) {
       report.waiting += again.size;
