@@ -1,6 +1,7 @@
 // The one interface every connector implements. The engine and runtime see only this;
 // vendor shapes, error codes and rate-limit headers stay inside each connector's folder.
 import type { FieldValue, ObjectType } from '../engine/index.ts';
+import type { ConnectorError } from './errors.ts';
 
 /** A record read from a system: canonical field names, normalized values, references as native ids. */
 export interface SourceChange {
@@ -65,17 +66,42 @@ export interface Connector {
   stats(): ConnectorStats;
 }
 
-/** Tallies calls for ConnectorStats. */
+/** Tallies calls for ConnectorStats and turns vendor failures into typed errors. */
 export class CallCounter {
   readonly calls: Record<string, number> = {};
   recordsRead = 0;
   recordsWritten = 0;
+  private readonly translate: (err: unknown) => Error;
+  constructor(translate: (err: unknown) => Error) {
+    this.translate = translate;
+  }
   count(kind: string, n = 1): void {
     this.calls[kind] = (this.calls[kind] ?? 0) + n;
+  }
+  /** One API call of `kind`: counted, and its failure translated. */
+  async call<T>(kind: string, fn: () => Promise<T>): Promise<T> {
+    this.count(kind);
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.translate(err);
+    }
   }
   stats(): ConnectorStats {
     return { calls: { ...this.calls }, recordsRead: this.recordsRead, recordsWritten: this.recordsWritten };
   }
+}
+
+/** Every op of a failed call fails with the call's error. */
+export function failAll(ops: readonly WriteOp[], e: ConnectorError): WriteOutcome[] {
+  return ops.map((op) => ({
+    canonicalId: op.canonicalId,
+    ok: false,
+    retryable: e.retryable,
+    code: e.code,
+    message: e.message,
+    ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+  }));
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -10,6 +10,7 @@ import {
   type Connector,
   type Cursor,
   chunk,
+  failAll,
   type PollPage,
   type SourceChange,
   type WriteOp,
@@ -129,7 +130,7 @@ export function translateError(err: unknown): ConnectorError {
 export class HubSpotConnector implements Connector {
   readonly system = SYSTEM;
   private readonly client: Client;
-  private readonly counter = new CallCounter();
+  private readonly counter = new CallCounter(translateError);
   private readonly overlapMs: number;
   private lastSearchAt = 0;
 
@@ -210,7 +211,7 @@ export class HubSpotConnector implements Connector {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     this.lastSearchAt = Date.now();
     // CRM search: POST /crm/v3/objects/{type}/search, ascending by last-modified, ties by id (ascending).
-    const res = await this.call('search', () =>
+    const res = await this.counter.call('search', () =>
       this.client.crm.objects.searchApi.doSearch(m.objectType, {
         filterGroups: [
           {
@@ -241,7 +242,7 @@ export class HubSpotConnector implements Connector {
       for (const id of ids) out.set(id, { ...(out.get(id) ?? {}), [field]: null });
       for (const part of chunk(ids, BATCH_LIMIT)) {
         // Associations v4: POST /crm/v4/associations/{from}/{to}/batch/read
-        const res = await this.call('associations:read', () =>
+        const res = await this.counter.call('associations:read', () =>
           this.client.crm.associations.v4.batchApi.getPage(from, toType, {
             inputs: part.map((id) => ({ id })),
           }),
@@ -267,7 +268,7 @@ export class HubSpotConnector implements Connector {
     const m = MAPPING[object];
     const records: HubSpotObject[] = [];
     for (const part of chunk(ids, BATCH_LIMIT)) {
-      const res = await this.call('read', () =>
+      const res = await this.counter.call('read', () =>
         this.client.crm.objects.batchApi.read(m.objectType, {
           inputs: part.map((id) => ({ id })),
           properties: readProperties(object),
@@ -384,7 +385,7 @@ export class HubSpotConnector implements Connector {
       for (const part of chunk(archives, BATCH_LIMIT)) {
         try {
           // Associations v4: POST /crm/v4/associations/{from}/{to}/batch/archive (204)
-          await this.call('associations:archive', () =>
+          await this.counter.call('associations:archive', () =>
             this.client.crm.associations.v4.batchApi.archive(from, toType, {
               inputs: part.map((a) => ({ _from: { id: a.fromId }, to: [{ id: a.toId }] })),
             }),
@@ -396,7 +397,7 @@ export class HubSpotConnector implements Connector {
       for (const part of chunk(creates, BATCH_LIMIT)) {
         try {
           // Associations v4: POST /crm/v4/associations/{from}/{to}/batch/associate/default
-          await this.call('associations:create', () =>
+          await this.counter.call('associations:create', () =>
             this.client.crm.associations.v4.batchApi.createDefault(from, toType, {
               inputs: part.map((a) => ({ _from: { id: a.fromId }, to: { id: a.toId } })),
             }),
@@ -410,7 +411,7 @@ export class HubSpotConnector implements Connector {
 
   private async batch(kind: string, fn: () => Promise<unknown>) {
     try {
-      return batchResponseSchema.parse(await this.call(kind, fn));
+      return batchResponseSchema.parse(await this.counter.call(kind, fn));
     } catch (err) {
       return translateError(err);
     }
@@ -424,16 +425,7 @@ export class HubSpotConnector implements Connector {
     resultKey: (r: HubSpotObject) => string | undefined,
     creating = false,
   ): WriteOutcome[] {
-    if (res instanceof ConnectorError) {
-      return ops.map((op) => ({
-        canonicalId: op.canonicalId,
-        ok: false,
-        retryable: res.retryable,
-        code: res.code,
-        message: res.message,
-        ...(res.retryAfterMs !== undefined ? { retryAfterMs: res.retryAfterMs } : {}),
-      }));
-    }
+    if (res instanceof ConnectorError) return failAll(ops, res);
     const results = new Map<string, HubSpotObject>();
     for (const r of res.results) {
       const key = resultKey(r);
@@ -454,15 +446,6 @@ export class HubSpotConnector implements Connector {
         message: err?.message ?? 'record missing from batch result',
       };
     });
-  }
-
-  private async call<T>(kind: string, fn: () => Promise<T>): Promise<T> {
-    this.counter.count(kind);
-    try {
-      return await fn();
-    } catch (err) {
-      throw translateError(err);
-    }
   }
 }
 

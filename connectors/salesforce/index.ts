@@ -9,6 +9,7 @@ import {
   type Connector,
   type Cursor,
   chunk,
+  failAll,
   type PollPage,
   type SourceChange,
   type WriteOp,
@@ -79,7 +80,7 @@ export function translateError(err: unknown): ConnectorError {
 export class SalesforceConnector implements Connector {
   readonly system = SYSTEM;
   private readonly conn: Connection;
-  private readonly counter = new CallCounter();
+  private readonly counter = new CallCounter(translateError);
   private readonly overlapMs: number;
 
   constructor(config: SalesforceConfig) {
@@ -124,7 +125,7 @@ export class SalesforceConnector implements Connector {
   async *poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage> {
     let current: Cursor | undefined = cursor;
     // REST "Query" resource; pages of up to 2,000 rows follow nextRecordsUrl.
-    let page: unknown = await this.call(
+    let page: unknown = await this.counter.call(
       'query',
       async () => await this.conn.query(this.soql(object, cursor)),
     );
@@ -141,7 +142,7 @@ export class SalesforceConnector implements Connector {
       }
       const next = parsed.nextRecordsUrl;
       if (parsed.done !== false || next === undefined) return;
-      page = await this.call('query', async () => await this.conn.queryMore(next));
+      page = await this.counter.call('query', async () => await this.conn.queryMore(next));
     }
   }
 
@@ -150,7 +151,7 @@ export class SalesforceConnector implements Connector {
     const out: SourceChange[] = [];
     for (const part of chunk(ids, RETRIEVE_LIMIT)) {
       // sObject Collections retrieve: POST /composite/sobjects/{type} with ids and fields.
-      const rows = await this.call('read', () =>
+      const rows = await this.counter.call('read', () =>
         this.conn.request({
           method: 'POST',
           url: `/composite/sobjects/${m.sobject}`,
@@ -200,17 +201,9 @@ export class SalesforceConnector implements Connector {
   ): Promise<WriteOutcome[]> {
     let raw: unknown;
     try {
-      raw = await this.call(kind, fn);
+      raw = await this.counter.call(kind, fn);
     } catch (err) {
-      const e = translateError(err);
-      return ops.map((op) => ({
-        canonicalId: op.canonicalId,
-        ok: false,
-        retryable: e.retryable,
-        code: e.code,
-        message: e.message,
-        ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
-      }));
+      return failAll(ops, translateError(err));
     }
     const results = saveResultsSchema.parse(raw);
     if (results.length !== ops.length) {
@@ -243,15 +236,6 @@ export class SalesforceConnector implements Connector {
         message: err?.message ?? 'write failed',
       };
     });
-  }
-
-  private async call<T>(kind: string, fn: () => Promise<T>): Promise<T> {
-    this.counter.count(kind);
-    try {
-      return await fn();
-    } catch (err) {
-      throw translateError(err);
-    }
   }
 }
 
