@@ -6,7 +6,7 @@ import type { FieldValue } from './normalize.ts';
 /** Derived from the first link, so a retried ingest of the same record creates nothing twice. */
 export function canonicalIdFor(system: string, object: ObjectType, externalId: string): string {
   const digest = createHash('sha256').update(`${system}\u0000${object}\u0000${externalId}`).digest('hex');
-  return `${object.slice(0, 2)}_${digest.slice(0, 24)}`;
+  return `${object}_${digest.slice(0, 24)}`;
 }
 
 export interface MatchKey {

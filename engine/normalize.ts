@@ -11,12 +11,20 @@ export function normalizeEmail(raw: string): string | null {
 
 /** `https://www.Acme.com/about` -> `acme.com`. */
 export function normalizeDomain(raw: string): string | null {
-  let v = raw.trim().toLowerCase();
-  v = v.replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
-  v = v.replace(/^[^@/]*@/, '');
-  v = v.split(/[/?#]/, 1)[0] ?? '';
-  v = v.replace(/:\d+$/, '').replace(/\.+$/, '');
-  if (v.startsWith('www.')) v = v.slice(4);
+  let v = raw.toLowerCase();
+  // One pass can expose more to strip (`www.www.a.com`, `a.com:80.`, `a.com /x`), so repeat until
+  // nothing changes: the result is then a fixed point, and an echo of a written domain equals its shadow.
+  // Every step only removes characters, so this terminates.
+  let prev: string;
+  do {
+    prev = v;
+    v = v.trim();
+    v = v.replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
+    v = v.replace(/^[^@/]*@/, '');
+    v = v.split(/[/?#]/, 1)[0] ?? '';
+    v = v.replace(/:\d+$/, '').replace(/\.+$/, '');
+    if (v.startsWith('www.')) v = v.slice(4);
+  } while (v !== prev);
   return v === '' ? null : v;
 }
 
