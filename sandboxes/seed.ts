@@ -20,6 +20,41 @@ export interface SeedPerson {
   companyKey: string | undefined;
 }
 
+/** A neutral deal stage; each side renders it with its own value (see DEAL_STAGES). */
+export type DealStage =
+  | 'prospecting'
+  | 'qualification'
+  | 'needs_analysis'
+  | 'proposal'
+  | 'negotiation'
+  | 'closed_won'
+  | 'closed_lost';
+
+/** Salesforce StageName ↔ HubSpot dealstage (default pipeline) for each neutral stage. */
+export const DEAL_STAGES: Readonly<Record<DealStage, { salesforce: string; hubspot: string }>> = {
+  prospecting: { salesforce: 'Prospecting', hubspot: 'appointmentscheduled' },
+  qualification: { salesforce: 'Qualification', hubspot: 'qualifiedtobuy' },
+  needs_analysis: { salesforce: 'Needs Analysis', hubspot: 'presentationscheduled' },
+  proposal: { salesforce: 'Proposal/Price Quote', hubspot: 'decisionmakerboughtin' },
+  negotiation: { salesforce: 'Negotiation/Review', hubspot: 'contractsent' },
+  closed_won: { salesforce: 'Closed Won', hubspot: 'closedwon' },
+  closed_lost: { salesforce: 'Closed Lost', hubspot: 'closedlost' },
+};
+
+export interface SeedDeal {
+  key: string;
+  /** Unique across the dataset, e.g. `Acme 3 Renewal`. */
+  name: string;
+  /** Always set: a deal is seeded only on the sides where its company exists. */
+  companyKey: string;
+  /** The primary contact, when that person works at the company on that side. */
+  contactKey: string | undefined;
+  stage: DealStage;
+  amount: number;
+  /** `YYYY-MM-DD`. */
+  closeDate: string;
+}
+
 export interface SideRecord<T> {
   record: T;
   /** Last-modified time on that side, ms since epoch. */
@@ -29,6 +64,8 @@ export interface SideRecord<T> {
 export interface SeedSide {
   companies: SideRecord<SeedCompany>[];
   people: SideRecord<SeedPerson>[];
+  /** Present only when `deals` > 0 was asked for, so older seeds stay byte-identical. */
+  deals?: SideRecord<SeedDeal>[];
 }
 
 export interface SeedDataset {
@@ -44,6 +81,11 @@ export interface SeedOptions {
   companies?: number;
   /** Base time the seeded modification times lie before. */
   now?: number;
+  /**
+   * Number of distinct deals across both systems; default 0 (no `deals` key at all). Drawn from
+   * their own random stream, so people and companies are the same with or without deals.
+   */
+  deals?: number;
 }
 
 /** mulberry32: small, fast, good enough for test data. */
@@ -72,6 +114,9 @@ const LAST = [
 ];
 const TITLES = ['VP Sales', 'RevOps Lead', 'CTO', 'Account Executive', 'Marketing Manager', 'CFO', ''];
 const INDUSTRIES = ['Software', 'Finance', 'Retail', 'Healthcare', 'Manufacturing', 'Education'];
+const DEAL_KINDS = ['New Business', 'Renewal', 'Upsell', 'Expansion', 'Pilot', 'Services'];
+const STAGE_KEYS = Object.keys(DEAL_STAGES).filter((k): k is DealStage => k in DEAL_STAGES);
+
 const WORDS = [
   'Acme',
   'Globex',
@@ -181,5 +226,69 @@ export function seedDataset(options: SeedOptions = {}): SeedDataset {
       dataset.hubspot.people.push({ record: variant, modifiedAt: past() });
     }
   }
+  const dealCount = options.deals ?? 0;
+  if (dealCount > 0) addDeals(dataset, options.seed ?? 42, dealCount, companyPresence, now);
   return dataset;
+}
+
+/** Deals on the companies of each side; some on both sides (same name and company), some on one. */
+function addDeals(
+  dataset: SeedDataset,
+  seed: number,
+  count: number,
+  companyPresence: ReadonlyMap<string, Presence>,
+  now: number,
+): void {
+  const rand = prng((seed ^ 0x5eeddea1) >>> 0);
+  const day = 86_400_000;
+  const past = () => now - Math.floor(rand() * 30 * day) - day;
+  const companies = [...companyPresence.keys()];
+  const names = new Map<string, string>();
+  for (const side of [dataset.salesforce, dataset.hubspot])
+    for (const c of side.companies) names.set(c.record.key, c.record.name);
+  /** person key → company key, per side (only people linked to a company there). */
+  const staff = (side: SeedSide) =>
+    new Map(
+      side.people.flatMap((p) =>
+        p.record.companyKey === undefined ? [] : [[p.record.key, p.record.companyKey] as const],
+      ),
+    );
+  const sides = { salesforce: staff(dataset.salesforce), hubspot: staff(dataset.hubspot) };
+  const everyone = [...new Set([...sides.salesforce.keys(), ...sides.hubspot.keys()])];
+  dataset.salesforce.deals = [];
+  dataset.hubspot.deals = [];
+  for (let i = 0; i < count; i++) {
+    const companyKey = pick(rand, companies);
+    const companyWhere = companyPresence.get(companyKey) ?? 'both';
+    const dealWhere = companyWhere === 'both' ? presence(rand) : companyWhere;
+    const candidates = everyone.filter(
+      (k) => sides.salesforce.get(k) === companyKey || sides.hubspot.get(k) === companyKey,
+    );
+    const contact = rand() < 0.7 && candidates.length > 0 ? pick(rand, candidates) : undefined;
+    const closeDate = new Date(now + Math.floor((rand() * 180 - 60) * day)).toISOString().slice(0, 10);
+    const deal: SeedDeal = {
+      key: `d${i}`,
+      name: `${names.get(companyKey) ?? companyKey} ${pick(rand, DEAL_KINDS)} ${i}`,
+      companyKey,
+      contactKey: contact,
+      stage: pick(rand, STAGE_KEYS),
+      amount: (1 + Math.floor(rand() * 200)) * 500,
+      closeDate,
+    };
+    const onSide = (side: 'salesforce' | 'hubspot'): SeedDeal => ({
+      ...deal,
+      contactKey: contact !== undefined && sides[side].get(contact) === companyKey ? contact : undefined,
+    });
+    if (dealWhere !== 'hubspot')
+      dataset.salesforce.deals.push({ record: onSide('salesforce'), modifiedAt: past() });
+    if (dealWhere !== 'salesforce') {
+      const hs = onSide('hubspot');
+      // On both sides, the amount or stage sometimes differs, as if edited on one side only.
+      const variant: SeedDeal =
+        dealWhere === 'both' && rand() < 0.3
+          ? { ...hs, amount: hs.amount + 500, stage: rand() < 0.5 ? pick(rand, STAGE_KEYS) : hs.stage }
+          : hs;
+      dataset.hubspot.deals.push({ record: variant, modifiedAt: past() });
+    }
+  }
 }

@@ -155,7 +155,7 @@ describe('Salesforce sandbox: query', () => {
     await expect(conn.query('SELECT Nope FROM Contact')).rejects.toMatchObject({
       errorCode: 'INVALID_FIELD',
     });
-    await expect(conn.query('SELECT Id FROM Opportunity')).rejects.toMatchObject({
+    await expect(conn.query('SELECT Id FROM Lead')).rejects.toMatchObject({
       errorCode: 'INVALID_TYPE',
     });
   });
@@ -498,7 +498,7 @@ describe('Salesforce sandbox: seed, describe, direct and admin APIs', () => {
       type: 'datetime',
     });
     const global = await conn.describeGlobal();
-    expect(global.sobjects.map((s) => s.name).sort()).toEqual(['Account', 'Contact']);
+    expect(global.sobjects.map((s) => s.name).sort()).toEqual(['Account', 'Contact', 'Opportunity']);
   });
 
   it('throws SalesforceSandboxError from the direct API on invalid writes', async () => {

@@ -1,7 +1,8 @@
-// CRM v4 association routes (reference B3 "Associations v4") for contacts ↔ companies.
+// CRM v4 association routes (reference B3 "Associations v4"), generic over the pairs in
+// associations-model.ts: contacts ↔ companies, deals ↔ companies, deals ↔ contacts.
 // Association changes do not touch the records' modified dates, as in HubSpot.
 import { z } from 'zod';
-import { ASSOCIATION_TYPE_IDS, specKind, v4Types } from './associations-model.ts';
+import { directionTypes, specKind, v4Types } from './associations-model.ts';
 import { notFoundError, validationError } from './errors.ts';
 import {
   batchError,
@@ -15,7 +16,7 @@ import {
   type Route,
   typeParam,
 } from './routes.ts';
-import { type HsObjectType, otherType, SCHEMAS } from './schema.ts';
+import { type HsObjectType, SCHEMAS } from './schema.ts';
 import { type HubSpotStore, isLive } from './store.ts';
 
 const id = z.union([z.string(), z.number()]).transform(String);
@@ -33,11 +34,12 @@ const labelsArchiveBody = createBody;
 /** v4 association reads take up to 1,000 inputs; writes take 100 like the object batches [GUESS]. */
 const READ_MAX_INPUTS = 1_000;
 
-/** The (from, to) object types of a v4 route; only contacts ↔ companies exist here. */
+/** The (from, to) object types of a v4 route; a 400 when no association type links them. */
 function direction(call: Call, fromName: string, toName: string): { from: HsObjectType; to: HsObjectType } {
   const from = typeParam(call, fromName);
   const to = typeParam(call, toName);
-  if (to !== otherType(from)) throw validationError(`No association type exists from ${from} to ${to}`);
+  if (from === to) throw validationError(`No association type exists from ${from} to ${to}`);
+  directionTypes(from, to);
   return { from, to };
 }
 
@@ -52,28 +54,34 @@ const wireId = (value: string): number | string => (/^\d+$/.test(value) ? Number
 function labelsPair(
   from: HsObjectType,
   fromId: string,
+  to: HsObjectType,
   toId: string,
   primary: boolean,
 ): Record<string, unknown> {
   return {
     fromObjectTypeId: SCHEMAS[from].typeId,
     fromObjectId: wireId(fromId),
-    toObjectTypeId: SCHEMAS[otherType(from)].typeId,
+    toObjectTypeId: SCHEMAS[to].typeId,
     toObjectId: wireId(toId),
     labels: primary ? ['Primary'] : [],
   };
 }
 
-function defaultPair(from: HsObjectType, fromId: string, toId: string): Record<string, unknown>[] {
-  const one = (type: HsObjectType, a: string, b: string) => ({
-    from: { id: a },
-    to: { id: b },
+function defaultPair(
+  from: HsObjectType,
+  fromId: string,
+  to: HsObjectType,
+  toId: string,
+): Record<string, unknown>[] {
+  const one = (a: HsObjectType, aId: string, b: HsObjectType, bId: string) => ({
+    from: { id: aId },
+    to: { id: bId },
     associationSpec: {
       associationCategory: 'HUBSPOT_DEFINED',
-      associationTypeId: ASSOCIATION_TYPE_IDS[type].unlabeled,
+      associationTypeId: directionTypes(a, b).unlabeled,
     },
   });
-  return [one(from, fromId, toId), one(otherType(from), toId, fromId)];
+  return [one(from, fromId, to, toId), one(to, toId, from, fromId)];
 }
 
 function missingError(type: HsObjectType, ids: string[]): Record<string, unknown> {
@@ -94,7 +102,7 @@ function batchRead(call: Call): Reply {
   const results: unknown[] = [];
   const errors: unknown[] = [];
   for (const value of new Set(input.inputs.map((i) => i.id))) {
-    const links = exists(call.store, from, value) ? call.store.links(from, value) : [];
+    const links = exists(call.store, from, value) ? call.store.links(from, value, to) : [];
     if (links.length === 0) {
       // HubSpot reports ids without associations (or unknown ids) as errors of a 207.
       errors.push(
@@ -109,7 +117,7 @@ function batchRead(call: Call): Reply {
     }
     results.push({
       from: { id: value },
-      to: links.map((l) => ({ toObjectId: wireId(l.id), associationTypes: v4Types(from, l) })),
+      to: links.map((l) => ({ toObjectId: wireId(l.id), associationTypes: v4Types(from, to, l) })),
     });
   }
   return batchReply(200, started, call.now(), results, errors);
@@ -122,7 +130,7 @@ function batchCreate(call: Call): Reply {
   checkBatchSize(input.inputs);
   const planned = input.inputs.map((i) => ({
     ...i,
-    primary: i.types.map((t) => specKind(from, t)).includes('primary'),
+    primary: i.types.map((t) => specKind(from, to, t)).includes('primary'),
   }));
   const results: unknown[] = [];
   const missing: string[] = [];
@@ -130,8 +138,8 @@ function batchCreate(call: Call): Reply {
     if (!exists(call.store, from, item.from.id)) missing.push(item.from.id);
     else if (!exists(call.store, to, item.to.id)) missing.push(item.to.id);
     else {
-      call.store.associate(from, item.from.id, item.to.id, item.primary);
-      results.push(labelsPair(from, item.from.id, item.to.id, item.primary));
+      call.store.associate(from, item.from.id, to, item.to.id, item.primary);
+      results.push(labelsPair(from, item.from.id, to, item.to.id, item.primary));
     }
   }
   return batchReply(
@@ -154,8 +162,8 @@ function batchDefault(call: Call): Reply {
     if (!exists(call.store, from, item.from.id)) missing.push(item.from.id);
     else if (!exists(call.store, to, item.to.id)) missing.push(item.to.id);
     else {
-      call.store.associate(from, item.from.id, item.to.id);
-      results.push(...defaultPair(from, item.from.id, item.to.id));
+      call.store.associate(from, item.from.id, to, item.to.id);
+      results.push(...defaultPair(from, item.from.id, to, item.to.id));
     }
   }
   return batchReply(
@@ -168,73 +176,73 @@ function batchDefault(call: Call): Reply {
 }
 
 function batchArchive(call: Call): Reply {
-  const { from } = direction(call, 'from', 'to');
+  const { from, to } = direction(call, 'from', 'to');
   const input = parseBody(archiveBody, call.body);
   checkBatchSize(input.inputs);
   for (const item of input.inputs)
-    for (const target of item.to) call.store.dissociate(from, item.from.id, target.id);
+    for (const target of item.to) call.store.dissociate(from, item.from.id, to, target.id);
   return { status: 204 };
 }
 
 /** Removing the primary label keeps the unlabeled association; removing the unlabeled one removes all. */
 function batchArchiveLabels(call: Call): Reply {
-  const { from } = direction(call, 'from', 'to');
+  const { from, to } = direction(call, 'from', 'to');
   const input = parseBody(labelsArchiveBody, call.body);
   checkBatchSize(input.inputs);
   for (const item of input.inputs) {
-    const kinds = item.types.map((t) => specKind(from, t));
-    if (kinds.includes('unlabeled')) call.store.dissociate(from, item.from.id, item.to.id);
-    else if (kinds.includes('primary')) call.store.unsetPrimary(from, item.from.id, item.to.id);
+    const kinds = item.types.map((t) => specKind(from, to, t));
+    if (kinds.includes('unlabeled')) call.store.dissociate(from, item.from.id, to, item.to.id);
+    else if (kinds.includes('primary')) call.store.unsetPrimary(from, item.from.id, to, item.to.id);
   }
   return { status: 204 };
 }
 
 function listForObject(call: Call): Reply {
-  const { from } = direction(call, 'type', 'toType');
+  const { from, to } = direction(call, 'type', 'toType');
   const limit = queryInt(call.query, 'limit', 500, 1, 500);
   const after = queryInt(call.query, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
   const value = param(call, 'id');
-  const links = exists(call.store, from, value) ? call.store.links(from, value) : [];
+  const links = exists(call.store, from, value) ? call.store.links(from, value, to) : [];
   const page = links.slice(after, after + limit);
   const next = after + page.length;
   return {
     status: 200,
     body: {
-      results: page.map((l) => ({ toObjectId: wireId(l.id), associationTypes: v4Types(from, l) })),
+      results: page.map((l) => ({ toObjectId: wireId(l.id), associationTypes: v4Types(from, to, l) })),
       ...(next < links.length ? { paging: { next: { after: String(next) } } } : {}),
     },
   };
 }
 
-function requirePair(call: Call): { from: HsObjectType; fromId: string; toId: string } {
+function requirePair(call: Call): { from: HsObjectType; fromId: string; to: HsObjectType; toId: string } {
   const { from, to } = direction(call, 'type', 'toType');
   const fromId = param(call, 'id');
   const toId = param(call, 'toId');
   if (!exists(call.store, from, fromId))
     throw notFoundError(`No ${SCHEMAS[from].label} with ID ${fromId} exists`);
   if (!exists(call.store, to, toId)) throw notFoundError(`No ${SCHEMAS[to].label} with ID ${toId} exists`);
-  return { from, fromId, toId };
+  return { from, fromId, to, toId };
 }
 
 function putDefault(call: Call): Reply {
   const started = call.now();
-  const { from, fromId, toId } = requirePair(call);
-  call.store.associate(from, fromId, toId);
-  return batchReply(200, started, call.now(), defaultPair(from, fromId, toId), []);
+  const { from, fromId, to, toId } = requirePair(call);
+  call.store.associate(from, fromId, to, toId);
+  return batchReply(200, started, call.now(), defaultPair(from, fromId, to, toId), []);
 }
 
 function putLabels(call: Call): Reply {
-  const { from, fromId, toId } = requirePair(call);
+  const { from, fromId, to, toId } = requirePair(call);
   const specs = parseBody(z.array(spec), call.body);
-  const primary = specs.map((s) => specKind(from, s)).includes('primary');
-  call.store.associate(from, fromId, toId, primary);
-  const now = call.store.links(from, fromId).find((l) => l.id === toId);
-  return { status: 201, body: labelsPair(from, fromId, toId, now?.primary ?? primary) };
+  const primary = specs.map((s) => specKind(from, to, s)).includes('primary');
+  call.store.associate(from, fromId, to, toId, primary);
+  const now = call.store.links(from, fromId, to).find((l) => l.id === toId);
+  return { status: 201, body: labelsPair(from, fromId, to, toId, now?.primary ?? primary) };
 }
 
 function deletePair(call: Call): Reply {
-  const { from } = direction(call, 'type', 'toType');
-  call.store.dissociate(from, param(call, 'id'), param(call, 'toId'));
+  const { from, to } = direction(call, 'type', 'toType');
+  call.store.dissociate(from, param(call, 'id'), to, param(call, 'toId'));
   return { status: 204 };
 }
 

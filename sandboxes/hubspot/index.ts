@@ -4,14 +4,25 @@
 import { CallStats, listen } from '../http.ts';
 import { seedDataset } from '../seed.ts';
 import { type PortalApi, portalApi } from './portal.ts';
+import type { PropertySpec } from './properties.ts';
+import { type HsObjectType, isObjectType } from './schema.ts';
 import { createRequestHandler, type FaultOptions } from './server.ts';
-import { HubSpotStore } from './store.ts';
+import { HubSpotStore, type MergeMode } from './store.ts';
 
+export { ASSOCIATION_PAIRS } from './associations-model.ts';
 export { HubSpotApiError } from './errors.ts';
 export type { PortalApi } from './portal.ts';
-export type { HsObjectType } from './schema.ts';
+export type { PropertySpec } from './properties.ts';
+export {
+  DEAL_STAGE_OPTIONS,
+  DEFAULT_PIPELINE,
+  type HsObjectType,
+  LIFECYCLE_STAGES,
+  type PropertyOption,
+  type PropertyType,
+} from './schema.ts';
 export type { FaultOptions } from './server.ts';
-export type { HsRecord } from './store.ts';
+export type { HsRecord, MergeMode } from './store.ts';
 
 export interface HubSpotSandboxOptions {
   /** Default 0: any free port. */
@@ -22,6 +33,14 @@ export interface HubSpotSandboxOptions {
   seed?: number;
   people?: number;
   companies?: number;
+  /** Seeded deals (see seedDataset `deals`); default 0, which keeps older seeds identical. */
+  deals?: number;
+  /** Give seeded contacts a deterministic `lifecyclestage`; default false (left unset). */
+  lifecycleStages?: boolean;
+  /** Custom properties the portal starts with, e.g. `{ contacts: [{ name: 'region', type: 'enumeration', options: [...] }] }`. */
+  customProperties?: Partial<Record<HsObjectType, readonly PropertySpec[]>>;
+  /** Default 'new-id' (HubSpot today); 'keep-primary' is the older merge behaviour. */
+  mergeMode?: MergeMode;
   /** Default true. */
   seeded?: boolean;
   /** Clock in ms; default Date.now. */
@@ -50,18 +69,26 @@ export const DEFAULT_HUBSPOT_TOKEN = 'sandbox-hubspot-token';
 export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): Promise<HubSpotSandbox> {
   const now = options.now ?? Date.now;
   const token = options.token ?? DEFAULT_HUBSPOT_TOKEN;
-  const store = new HubSpotStore({ now, searchLagMs: options.searchLagMs ?? 0 });
+  const store = new HubSpotStore({
+    now,
+    searchLagMs: options.searchLagMs ?? 0,
+    ...(options.mergeMode === undefined ? {} : { mergeMode: options.mergeMode }),
+  });
+  const portal = portalApi(store, now);
+  for (const [object, specs] of Object.entries(options.customProperties ?? {}))
+    for (const spec of specs ?? []) if (isObjectType(object)) portal.addProperty(object, spec);
   if (options.seeded ?? true) {
     store.seed(
       seedDataset({
         seed: options.seed ?? 42,
         people: options.people ?? 60,
         ...(options.companies === undefined ? {} : { companies: options.companies }),
+        ...(options.deals === undefined ? {} : { deals: options.deals }),
         now: now(),
       }),
+      { lifecycleStages: options.lifecycleStages === true },
     );
   }
-  const portal = portalApi(store);
   const stats = new CallStats();
   const server = await listen(
     createRequestHandler({

@@ -1,7 +1,7 @@
-// CRM v3 object routes (reference B3): list, read, create, update, archive, the five batch
-// endpoints and search, for contacts and companies.
+// CRM v3 object routes (reference B3): list, read, create, update, archive, merge, the five
+// batch endpoints and search, for contacts, companies and deals.
 import { z } from 'zod';
-import { type AssociationSpecInput, specKind, v3Entries } from './associations-model.ts';
+import { type AssociationSpecInput, pairOf, specTarget, v3Entries } from './associations-model.ts';
 import { notFoundError, validationError } from './errors.ts';
 import {
   batchError,
@@ -18,7 +18,7 @@ import {
   type Route,
   typeParam,
 } from './routes.ts';
-import { type HsObjectType, objectTypeFrom, otherType, SCHEMAS, uniqueKey } from './schema.ts';
+import { type HsObjectType, objectTypeFrom, SCHEMAS, uniqueKey } from './schema.ts';
 import {
   FILTER_OPERATORS,
   type FilterOperator,
@@ -63,6 +63,7 @@ const batchUpdateBody = z.object({
   ),
 });
 const batchArchiveBody = z.object({ inputs: z.array(z.object({ id })) });
+const mergeBody = z.object({ primaryObjectId: id, objectIdToMerge: id });
 const filter = z.object({
   propertyName: z.string(),
   operator: z.string(),
@@ -94,7 +95,7 @@ function toApiObject(
   record: StoredRecord,
   shape: ReadShape = {},
 ): Record<string, unknown> {
-  const schema = SCHEMAS[record.type];
+  const schema = store.schema(record.type);
   const requested = shape.properties?.filter((p) => schema.properties.has(p)) ?? [];
   const names =
     shape.properties === undefined || shape.properties.length === 0
@@ -113,9 +114,10 @@ function toApiObject(
   const associations: Record<string, unknown> = {};
   for (const raw of shape.associations ?? []) {
     const toType = objectTypeFrom(raw);
-    if (toType !== otherType(record.type)) continue;
-    const links = store.links(record.type, record.id);
-    if (links.length > 0) associations[raw] = { results: links.flatMap((l) => v3Entries(record.type, l)) };
+    if (toType === undefined || pairOf(record.type, toType) === undefined) continue;
+    const links = store.links(record.type, record.id, toType);
+    if (links.length > 0)
+      associations[raw] = { results: links.flatMap((l) => v3Entries(record.type, toType, l)) };
   }
   if (Object.keys(associations).length > 0) out.associations = associations;
   return out;
@@ -132,16 +134,19 @@ function checkAssociations(
   store: HubSpotStore,
   type: HsObjectType,
   inputs: readonly { to: { id: string }; types: readonly AssociationSpecInput[] }[],
-): { toId: string; primary: boolean }[] {
+): { toType: HsObjectType; toId: string; primary: boolean }[] {
   return inputs.map((input) => {
-    const kinds = input.types.map((t) => specKind(type, t));
-    const target = store.byId(otherType(type), input.to.id);
+    // The association type id says what the target is (279 → a company, 3 → a contact, ...).
+    const targets = input.types.map((t) => specTarget(type, t));
+    const toType = targets[0]?.to;
+    if (toType === undefined) throw validationError('Each association needs at least one type');
+    if (targets.some((t) => t.to !== toType))
+      throw validationError(`Association types of one input must all point at the same object type`);
+    const target = store.byId(toType, input.to.id);
     if (target === undefined || !isLive(target)) {
-      throw validationError(
-        `${SCHEMAS[otherType(type)].label} ${input.to.id} does not exist; cannot associate`,
-      );
+      throw validationError(`${SCHEMAS[toType].label} ${input.to.id} does not exist; cannot associate`);
     }
-    return { toId: input.to.id, primary: kinds.includes('primary') };
+    return { toType, toId: input.to.id, primary: targets.some((t) => t.kind === 'primary') };
   });
 }
 
@@ -212,7 +217,7 @@ function createOne(call: Call): Reply {
   const writes = call.store.validateWrites(type, input.properties);
   const links = checkAssociations(call.store, type, input.associations ?? []);
   const record = call.store.create(type, writes);
-  for (const link of links) call.store.associate(type, record.id, link.toId, link.primary);
+  for (const link of links) call.store.associate(type, record.id, link.toType, link.toId, link.primary);
   return { status: 201, body: toApiObject(call.store, record, { properties: written(writes) }) };
 }
 
@@ -292,7 +297,8 @@ function batchCreate(call: Call): Reply {
   });
   const results = accepted.map((plan) => {
     const record = call.store.create(type, plan.writes);
-    for (const link of plan.links) call.store.associate(type, record.id, link.toId, link.primary);
+    for (const link of plan.links)
+      call.store.associate(type, record.id, link.toType, link.toId, link.primary);
     const out = toApiObject(call.store, record, { properties: written(plan.writes) });
     return plan.input.objectWriteTraceId === undefined
       ? out
@@ -378,6 +384,16 @@ function batchUpsert(call: Call): Reply {
   return batchReply(200, started, call.now(), results, errors);
 }
 
+/** `POST /crm/v3/objects/{type}/merge`: 200 with the merged record (see HubSpotStore.merge). */
+function merge(call: Call): Reply {
+  const type = typeParam(call);
+  const input = parseBody(mergeBody, call.body);
+  const record = call.store.merge(type, input.primaryObjectId, input.objectIdToMerge);
+  // [GUESS] the default properties plus the merge bookkeeping.
+  const properties = [...SCHEMAS[type].defaultProperties, 'hs_merged_object_ids'];
+  return { status: 200, body: toApiObject(call.store, record, { properties }) };
+}
+
 function batchArchive(call: Call): Reply {
   const type = typeParam(call);
   const input = parseBody(batchArchiveBody, call.body);
@@ -397,7 +413,7 @@ interface IndexedDoc extends SearchDoc {
 /** CRM search; the 10,000-result cap and 200-per-page limit are HubSpot's (reference B6.4). */
 function search(call: Call): Reply {
   const type = typeParam(call);
-  const schema = SCHEMAS[type];
+  const schema = call.store.schema(type);
   const input = parseBody(searchBody, call.body);
   const limit = input.limit === undefined ? 10 : checkedInt(input.limit, 'limit', 1, SEARCH_MAX_LIMIT);
   const after =
@@ -452,6 +468,7 @@ function search(call: Call): Reply {
 
 export const objectRoutes: Route[] = [
   { method: 'POST', pattern: '/crm/v3/objects/:type/search', search: true, handler: search },
+  { method: 'POST', pattern: '/crm/v3/objects/:type/merge', handler: merge },
   { method: 'POST', pattern: '/crm/v3/objects/:type/batch/read', handler: batchRead },
   { method: 'POST', pattern: '/crm/v3/objects/:type/batch/create', handler: batchCreate },
   { method: 'POST', pattern: '/crm/v3/objects/:type/batch/update', handler: batchUpdate },

@@ -10,6 +10,7 @@ import { associationRoutes } from './associations.ts';
 import { HubSpotApiError, validationError } from './errors.ts';
 import { objectRoutes } from './objects.ts';
 import type { PortalApi } from './portal.ts';
+import { propertyRoutes } from './properties.ts';
 import { type Reply, type Route, TYPE_PARAMS } from './routes.ts';
 import { objectTypeFrom } from './schema.ts';
 import type { HubSpotStore } from './store.ts';
@@ -71,7 +72,7 @@ interface Matched {
   key: string;
 }
 
-const ROUTES: readonly Route[] = [...objectRoutes, ...associationRoutes];
+const ROUTES: readonly Route[] = [...objectRoutes, ...associationRoutes, ...propertyRoutes];
 
 function match(method: string, segments: readonly string[]): Matched | undefined {
   for (const route of ROUTES) {

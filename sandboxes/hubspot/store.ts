@@ -1,15 +1,26 @@
-// In-memory HubSpot portal: contacts and companies with HubSpot's property rules (unknown and
-// read-only properties rejected, unique email and fieldsync_id), contact↔company associations, and
-// a search index that lags the live data by `searchLagMs` like HubSpot's eventually consistent search.
-import type { SeedDataset } from '../seed.ts';
+// In-memory HubSpot portal: contacts, companies and deals with HubSpot's property rules (unknown
+// and read-only properties rejected, typed values and enumeration options checked, unique email and
+// fieldsync_id), custom properties, associations (contact↔company, deal↔company, deal↔contact),
+// merges, and a search index that lags the live data by `searchLagMs` like HubSpot's eventually
+// consistent search.
+import { DEAL_STAGES, type SeedDataset } from '../seed.ts';
+import { ASSOCIATION_PAIRS, type AssociationPair, associatedTypes, pairOf } from './associations-model.ts';
 import {
   conflictError,
   type HsErrorDetail,
-  type HubSpotApiError,
+  HubSpotApiError,
   notFoundError,
   validationError,
 } from './errors.ts';
-import { type HsObjectType, otherType, SCHEMAS, uniqueKey } from './schema.ts';
+import {
+  DEFAULT_PIPELINE,
+  type HsObjectType,
+  LIFECYCLE_STAGES,
+  type ObjectSchema,
+  type PropertyDef,
+  SCHEMAS,
+  uniqueKey,
+} from './schema.ts';
 
 /** A record as the direct API and the admin API hand it out: every property, `null` when empty. */
 export interface HsRecord {
@@ -28,6 +39,8 @@ export interface StoredRecord {
   createdAt: number;
   updatedAt: number;
   archivedAt: number | undefined;
+  /** Set when the record was archived by a merge: the id of the record it became. */
+  mergedInto?: string;
 }
 
 /** Validated property writes: `null` clears. */
@@ -52,9 +65,17 @@ export function isLive(record: StoredRecord): boolean {
   return record.archivedAt === undefined;
 }
 
+/**
+ * `new-id`: the merge result is a new record with a new id, both inputs are archived (HubSpot since
+ * its "Updated merge functionality for contacts and companies" changelog; other objects always did).
+ * `keep-primary`: the primary keeps its id and only the secondary is archived (the older behaviour).
+ */
+export type MergeMode = 'new-id' | 'keep-primary';
+
 export interface StoreOptions {
   now: () => number;
   searchLagMs: number;
+  mergeMode?: MergeMode;
   /** First id handed out; ids are one sequence across object types, so a wrong-type lookup misses. */
   firstId?: number;
 }
@@ -62,44 +83,127 @@ export interface StoreOptions {
 export class HubSpotStore {
   private readonly now: () => number;
   private readonly searchLagMs: number;
+  private readonly mergeMode: MergeMode;
   private nextId: number;
   private readonly records: Record<HsObjectType, Map<string, StoredRecord>> = {
     contacts: new Map(),
     companies: new Map(),
+    deals: new Map(),
+  };
+  /** This portal's properties per object: the standard ones plus custom ones added to it. */
+  private readonly props: Record<HsObjectType, Map<string, PropertyDef>> = {
+    contacts: new Map(SCHEMAS.contacts.properties),
+    companies: new Map(SCHEMAS.companies.properties),
+    deals: new Map(SCHEMAS.deals.properties),
   };
   /** `type:property` → unique key → id of the live record holding it. */
   private readonly unique = new Map<string, Map<string, string>>();
   private readonly versions: Record<HsObjectType, Map<string, IndexVersion[]>> = {
     contacts: new Map(),
     companies: new Map(),
+    deals: new Map(),
   };
-  /** contact id → company id → primary? */
-  private readonly contactLinks = new Map<string, Map<string, boolean>>();
-  /** company id → contact ids */
-  private readonly companyLinks = new Map<string, Set<string>>();
+  /** Per association pair: owner id → other id → primary?, and other id → owner ids. */
+  private readonly assoc = new Map<
+    AssociationPair,
+    { forward: Map<string, Map<string, boolean>>; backward: Map<string, Set<string>> }
+  >(ASSOCIATION_PAIRS.map((p) => [p, { forward: new Map(), backward: new Map() }]));
 
   constructor(options: StoreOptions) {
     this.now = options.now;
     this.searchLagMs = options.searchLagMs;
+    this.mergeMode = options.mergeMode ?? 'new-id';
     this.nextId = options.firstId ?? 101;
   }
 
   // ---- properties ----------------------------------------------------------------------------
 
+  /** The object's schema in this portal (custom properties included). */
+  schema(type: HsObjectType): ObjectSchema {
+    return { ...SCHEMAS[type], properties: this.props[type] };
+  }
+
+  property(type: HsObjectType, name: string): PropertyDef | undefined {
+    return this.props[type].get(name);
+  }
+
+  /** Adds a custom property; 409 CONFLICT when the name is taken. */
+  addProperty(type: HsObjectType, name: string, def: PropertyDef): void {
+    if (this.props[type].has(name))
+      throw new HubSpotApiError(409, 'CONFLICT', `Property named '${name}' already exists.`);
+    this.props[type].set(name, def);
+  }
+
+  /** A value as HubSpot stores it, or an error verdict (INVALID_OPTION, INVALID_FLOAT, ...). */
+  private checkValue(def: PropertyDef, text: string): { value: string } | { error: string; message: string } {
+    switch (def.type) {
+      case 'number': {
+        const n = Number(text.trim());
+        if (text.trim() === '' || !Number.isFinite(n))
+          return { error: 'INVALID_FLOAT', message: `${text} was not a valid number.` };
+        return { value: String(n) };
+      }
+      case 'datetime':
+      case 'date': {
+        const t = text.trim();
+        const ms = /^-?\d+$/.test(t)
+          ? Number(t)
+          : /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(t)
+            ? Date.parse(t)
+            : Number.NaN;
+        if (!Number.isFinite(ms))
+          return { error: 'INVALID_DATE', message: `${text} is not a valid date or datetime value.` };
+        if (def.type === 'date') {
+          if (ms % 86_400_000 !== 0)
+            return {
+              error: 'INVALID_DATE',
+              message: `${text} is not midnight UTC; date properties take dates only.`,
+            };
+          return { value: new Date(ms).toISOString().slice(0, 10) };
+        }
+        return { value: new Date(ms).toISOString() };
+      }
+      case 'bool': {
+        const b = text.trim().toLowerCase();
+        if (b !== 'true' && b !== 'false')
+          return { error: 'INVALID_BOOLEAN', message: `${text} is not a valid boolean value.` };
+        return { value: b };
+      }
+      case 'enumeration': {
+        const allowed = def.options ?? [];
+        // Multiple checkboxes take `;`-separated values.
+        const parts = def.fieldType === 'checkbox' ? text.split(';').filter((p) => p !== '') : [text];
+        const bad = parts.find((p) => !allowed.some((o) => o.value === p));
+        if (bad !== undefined)
+          return {
+            error: 'INVALID_OPTION',
+            message: `${bad} was not one of the allowed options: [${allowed.map((o) => o.value).join(', ')}]`,
+          };
+        return { value: text };
+      }
+      case 'string':
+        return { value: text };
+    }
+  }
+
   /** Checks property names and normalises values: numbers and booleans become strings, '' clears. */
   validateWrites(type: HsObjectType, raw: Readonly<Record<string, RawPropertyValue>>): PropertyWrites {
-    const schema = SCHEMAS[type];
     const writes = new Map<string, string | null>();
     const invalid: { name: string; error: string; message: string }[] = [];
     for (const [name, value] of Object.entries(raw)) {
-      const def = schema.properties.get(name);
+      const def = this.props[type].get(name);
       if (def === undefined) {
         invalid.push({ name, error: 'PROPERTY_DOESNT_EXIST', message: `Property "${name}" does not exist` });
       } else if (def.readOnly) {
         invalid.push({ name, error: 'READ_ONLY_VALUE', message: `"${name}" is a read only property` });
       } else {
         const text = value === null ? '' : String(value);
-        writes.set(name, text === '' ? null : text);
+        if (text === '') writes.set(name, null);
+        else {
+          const checked = this.checkValue(def, text);
+          if ('error' in checked) invalid.push({ name, ...checked });
+          else writes.set(name, checked.value);
+        }
       }
     }
     if (invalid.length > 0) {
@@ -131,7 +235,7 @@ export class HubSpotStore {
   /** Every schema property, `null` when empty. */
   allProperties(record: StoredRecord): Record<string, string | null> {
     const out: Record<string, string | null> = {};
-    for (const name of SCHEMAS[record.type].properties.keys()) out[name] = this.value(record, name) ?? null;
+    for (const name of this.props[record.type].keys()) out[name] = this.value(record, name) ?? null;
     return out;
   }
 
@@ -160,7 +264,10 @@ export class HubSpotStore {
     archived = false,
   ): StoredRecord | undefined {
     if (idProperty === undefined || idProperty === 'hs_object_id') {
-      const record = this.records[type].get(id);
+      let record = this.records[type].get(id);
+      // HubSpot redirects the ids of merged records to the record they became.
+      for (let hops = 0; !archived && record?.mergedInto !== undefined && hops < 100; hops++)
+        record = this.records[type].get(record.mergedInto);
       return record !== undefined && isLive(record) !== archived ? record : undefined;
     }
     this.assertIdProperty(type, idProperty);
@@ -178,7 +285,7 @@ export class HubSpotStore {
 
   assertIdProperty(type: HsObjectType, idProperty: string): void {
     if (idProperty === 'hs_object_id') return;
-    const def = SCHEMAS[type].properties.get(idProperty);
+    const def = this.props[type].get(idProperty);
     if (def === undefined || !def.unique) {
       throw validationError(
         `${idProperty} is not a unique property of ${SCHEMAS[type].label}; use a unique value property`,
@@ -208,7 +315,7 @@ export class HubSpotStore {
     pending?: Map<string, string>,
   ): HubSpotApiError | undefined {
     for (const [name, value] of writes) {
-      if (value === null || SCHEMAS[type].properties.get(name)?.unique !== true) continue;
+      if (value === null || this.props[type].get(name)?.unique !== true) continue;
       const key = uniqueKey(name, value);
       const holder = this.unique.get(`${type}:${name}`)?.get(key) ?? pending?.get(`${name}:${key}`);
       if (holder !== undefined && holder !== selfId) {
@@ -225,7 +332,7 @@ export class HubSpotStore {
   /** Claims a batch input's unique values in `pending`, so a later input of the same batch conflicts. */
   claim(type: HsObjectType, writes: PropertyWrites, id: string, pending: Map<string, string>): void {
     for (const [name, value] of writes) {
-      if (value !== null && SCHEMAS[type].properties.get(name)?.unique === true) {
+      if (value !== null && this.props[type].get(name)?.unique === true) {
         pending.set(`${name}:${uniqueKey(name, value)}`, id);
       }
     }
@@ -238,6 +345,11 @@ export class HubSpotStore {
   ): StoredRecord {
     const clash = this.conflict(type, writes, undefined);
     if (clash !== undefined) throw clash;
+    // "If you don't specify a pipeline, the default pipeline is used" (Deals guide).
+    const values: PropertyWrites =
+      type === 'deals' && (writes.get('pipeline') ?? null) === null
+        ? new Map([...writes, ['pipeline', DEFAULT_PIPELINE]])
+        : writes;
     const at = this.now();
     const record: StoredRecord = {
       id: String(this.nextId++),
@@ -248,7 +360,7 @@ export class HubSpotStore {
       archivedAt: undefined,
     };
     this.records[type].set(record.id, record);
-    this.apply(record, writes);
+    this.apply(record, values);
     this.index(record, options.seeded === true ? Number.NEGATIVE_INFINITY : at);
     return record;
   }
@@ -286,7 +398,7 @@ export class HubSpotStore {
         continue;
       }
       record.values.set(name, value);
-      if (SCHEMAS[record.type].properties.get(name)?.unique === true) {
+      if (this.props[record.type].get(name)?.unique === true) {
         const slot = `${record.type}:${name}`;
         const map = this.unique.get(slot) ?? new Map<string, string>();
         map.set(uniqueKey(name, value), record.id);
@@ -333,58 +445,82 @@ export class HubSpotStore {
     return out;
   }
 
-  // ---- associations (contact ↔ company) ------------------------------------------------------
+  // ---- associations ----------------------------------------------------------------------------
 
-  private pair(
+  private oriented(
     fromType: HsObjectType,
     fromId: string,
+    toType: HsObjectType,
     toId: string,
-  ): { contactId: string; companyId: string } {
-    return fromType === 'contacts'
-      ? { contactId: fromId, companyId: toId }
-      : { contactId: toId, companyId: fromId };
+  ): { pair: AssociationPair; ownerId: string; otherId: string } {
+    const found = pairOf(fromType, toType);
+    if (found === undefined)
+      throw validationError(`No association type exists from ${fromType} to ${toType}`);
+    return found.forward
+      ? { pair: found.pair, ownerId: fromId, otherId: toId }
+      : { pair: found.pair, ownerId: toId, otherId: fromId };
   }
 
-  /** Associates two live records; `primary` also makes the company the contact's only primary one. */
-  associate(fromType: HsObjectType, fromId: string, toId: string, primary = false): void {
-    const { contactId, companyId } = this.pair(fromType, fromId, toId);
-    const contact = this.records.contacts.get(contactId);
-    const company = this.records.companies.get(companyId);
-    if (contact === undefined || !isLive(contact))
-      throw notFoundError(`No contact with ID ${contactId} exists`);
-    if (company === undefined || !isLive(company))
-      throw notFoundError(`No company with ID ${companyId} exists`);
-    const links = this.contactLinks.get(contactId) ?? new Map<string, boolean>();
-    if (primary) for (const other of links.keys()) links.set(other, false);
-    links.set(companyId, primary || (links.get(companyId) ?? false));
-    this.contactLinks.set(contactId, links);
-    const back = this.companyLinks.get(companyId) ?? new Set<string>();
-    back.add(contactId);
-    this.companyLinks.set(companyId, back);
+  private table(pair: AssociationPair) {
+    const table = this.assoc.get(pair);
+    if (table === undefined) throw new Error('unknown association pair');
+    return table;
+  }
+
+  /**
+   * Associates two live records; `primary` (only where the pair has a primary label) also makes
+   * the target the owner's only primary one (a contact's or deal's primary company).
+   */
+  associate(
+    fromType: HsObjectType,
+    fromId: string,
+    toType: HsObjectType,
+    toId: string,
+    primary = false,
+  ): void {
+    const { pair, ownerId, otherId } = this.oriented(fromType, fromId, toType, toId);
+    const owner = this.records[pair.owner].get(ownerId);
+    const other = this.records[pair.other].get(otherId);
+    if (owner === undefined || !isLive(owner))
+      throw notFoundError(`No ${SCHEMAS[pair.owner].label.toLowerCase()} with ID ${ownerId} exists`);
+    if (other === undefined || !isLive(other))
+      throw notFoundError(`No ${SCHEMAS[pair.other].label.toLowerCase()} with ID ${otherId} exists`);
+    const table = this.table(pair);
+    const links = table.forward.get(ownerId) ?? new Map<string, boolean>();
+    const labelled = primary && pair.forward.primary !== undefined;
+    if (labelled) for (const id of links.keys()) links.set(id, false);
+    links.set(otherId, labelled || (links.get(otherId) ?? false));
+    table.forward.set(ownerId, links);
+    const back = table.backward.get(otherId) ?? new Set<string>();
+    back.add(ownerId);
+    table.backward.set(otherId, back);
   }
 
   /** Removes the primary label only (the unlabeled association stays). */
-  unsetPrimary(fromType: HsObjectType, fromId: string, toId: string): void {
-    const { contactId, companyId } = this.pair(fromType, fromId, toId);
-    const links = this.contactLinks.get(contactId);
-    if (links?.has(companyId) === true) links.set(companyId, false);
+  unsetPrimary(fromType: HsObjectType, fromId: string, toType: HsObjectType, toId: string): void {
+    const { pair, ownerId, otherId } = this.oriented(fromType, fromId, toType, toId);
+    const links = this.table(pair).forward.get(ownerId);
+    if (links?.has(otherId) === true) links.set(otherId, false);
   }
 
-  dissociate(fromType: HsObjectType, fromId: string, toId: string): void {
-    const { contactId, companyId } = this.pair(fromType, fromId, toId);
-    this.contactLinks.get(contactId)?.delete(companyId);
-    this.companyLinks.get(companyId)?.delete(contactId);
+  dissociate(fromType: HsObjectType, fromId: string, toType: HsObjectType, toId: string): void {
+    const { pair, ownerId, otherId } = this.oriented(fromType, fromId, toType, toId);
+    const table = this.table(pair);
+    table.forward.get(ownerId)?.delete(otherId);
+    table.backward.get(otherId)?.delete(ownerId);
   }
 
-  /** Live records associated with a record, in id order. */
-  links(fromType: HsObjectType, fromId: string): AssociationLink[] {
-    const toType = otherType(fromType);
+  /** Live records of `toType` associated with a record, in id order. */
+  links(fromType: HsObjectType, fromId: string, toType: HsObjectType): AssociationLink[] {
+    const found = pairOf(fromType, toType);
+    if (found === undefined) return [];
+    const table = this.table(found.pair);
     const out: AssociationLink[] = [];
-    if (fromType === 'contacts') {
-      for (const [id, primary] of this.contactLinks.get(fromId) ?? []) out.push({ id, primary });
+    if (found.forward) {
+      for (const [id, primary] of table.forward.get(fromId) ?? []) out.push({ id, primary });
     } else {
-      for (const id of this.companyLinks.get(fromId) ?? []) {
-        out.push({ id, primary: this.contactLinks.get(id)?.get(fromId) ?? false });
+      for (const id of table.backward.get(fromId) ?? []) {
+        out.push({ id, primary: table.forward.get(id)?.get(fromId) ?? false });
       }
     }
     return out
@@ -395,12 +531,89 @@ export class HubSpotStore {
       .sort((a, b) => Number(a.id) - Number(b.id));
   }
 
+  // ---- merge ---------------------------------------------------------------------------------
+
+  /**
+   * Merges `secondaryId` into `primaryId` (CRM v3 `POST /objects/{type}/merge`). Property values:
+   * the primary's, with properties it lacks taken from the secondary [GUESS: "property values from
+   * both objects are merged onto the new object", the primary's current values win]. The result
+   * lists the merged ids in `hs_merged_object_ids` (`;`-separated, ascending). Associations of both
+   * move to the result; the primary's primary labels win and a secondary's surplus primary label is
+   * dropped to unlabeled (changelog). Archived inputs remember `mergedInto`, so reads by their ids
+   * resolve to the result. See MergeMode for which id the result has.
+   */
+  merge(type: HsObjectType, primaryId: string, secondaryId: string): StoredRecord {
+    const primary = this.records[type].get(primaryId);
+    const secondary = this.records[type].get(secondaryId);
+    if (primaryId === secondaryId) throw validationError('Cannot merge an object with itself');
+    if (primary === undefined || !isLive(primary))
+      throw notFoundError(`Object with ID ${primaryId} of type ${SCHEMAS[type].label} does not exist`);
+    if (secondary === undefined || !isLive(secondary))
+      throw notFoundError(`Object with ID ${secondaryId} of type ${SCHEMAS[type].label} does not exist`);
+
+    const values = new Map(primary.values);
+    for (const [name, value] of secondary.values) if (!values.has(name)) values.set(name, value);
+    const merged = new Set<string>();
+    for (const r of [primary, secondary])
+      for (const id of (r.values.get('hs_merged_object_ids') ?? '').split(';')) if (id !== '') merged.add(id);
+    merged.add(secondaryId);
+    if (this.mergeMode === 'new-id') merged.add(primaryId);
+    values.set(
+      'hs_merged_object_ids',
+      [...merged].sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0)).join(';'),
+    );
+
+    const moved = associatedTypes(type).map((toType) => ({
+      toType,
+      fromPrimary: this.links(type, primaryId, toType),
+      fromSecondary: this.links(type, secondaryId, toType),
+    }));
+
+    this.archive(type, secondaryId);
+    secondary.mergedInto = primaryId;
+    let result: StoredRecord;
+    if (this.mergeMode === 'new-id') {
+      this.archive(type, primaryId);
+      // Clear the inputs' unique values first so the result can take them.
+      const writes: PropertyWrites = new Map(values);
+      result = this.create(type, writes, { createdAt: Math.min(primary.createdAt, secondary.createdAt) });
+      primary.mergedInto = result.id;
+      secondary.mergedInto = result.id;
+    } else {
+      const writes = new Map<string, string | null>(values);
+      for (const name of primary.values.keys()) if (!writes.has(name)) writes.set(name, null);
+      result = this.update(type, primaryId, writes);
+    }
+
+    for (const { toType, fromPrimary, fromSecondary } of moved) {
+      const found = pairOf(type, toType);
+      const ownerSide = found?.forward === true;
+      let hasPrimary = ownerSide && fromPrimary.some((l) => l.primary);
+      for (const link of fromPrimary) this.associate(type, result.id, toType, link.id, link.primary);
+      for (const link of fromSecondary) {
+        const already = this.links(type, result.id, toType).find((l) => l.id === link.id);
+        // On the owner side the result keeps one primary; on the other side each owner keeps its own.
+        const primaryLabel = ownerSide
+          ? link.primary && !hasPrimary
+          : link.primary || already?.primary === true;
+        if (primaryLabel && ownerSide) hasPrimary = true;
+        this.associate(type, result.id, toType, link.id, primaryLabel);
+      }
+    }
+    return result;
+  }
+
   // ---- seed ----------------------------------------------------------------------------------
 
-  /** Loads the `hubspot` side of the shared seed: companies, then contacts with their company link. */
-  seed(dataset: SeedDataset): void {
+  /**
+   * Loads the `hubspot` side of the shared seed: companies, then contacts with their company link,
+   * then deals (when the dataset has them) linked to their company (primary) and contact.
+   * `lifecycleStages` gives each contact a deterministic lifecyclestage.
+   */
+  seed(dataset: SeedDataset, options: { lifecycleStages?: boolean } = {}): void {
     const day = 86_400_000;
     const companyIds = new Map<string, string>();
+    const contactIds = new Map<string, string>();
     dataset.hubspot.companies.forEach(({ record, modifiedAt }, i) => {
       const writes = new Map<string, string | null>([
         ['name', record.name],
@@ -423,13 +636,38 @@ export class HubSpotStore {
         ['phone', record.phone],
         ['jobtitle', record.title === '' ? null : record.title],
       ]);
+      if (options.lifecycleStages === true) {
+        // Deterministic, skewed towards the early stages like a real funnel.
+        const stages = LIFECYCLE_STAGES.map((o) => o.value);
+        const pick = [0, 1, 1, 2, 1, 3, 4, 5, 1, 2, 5, 6, 7][i % 13] ?? 1;
+        writes.set('lifecyclestage', stages[pick] ?? 'lead');
+      }
       const created = this.create('contacts', writes, {
         createdAt: modifiedAt - day * (1 + (i % 7)),
         modifiedAt,
         seeded: true,
       });
+      contactIds.set(record.key, created.id);
       const companyId = record.companyKey === undefined ? undefined : companyIds.get(record.companyKey);
-      if (companyId !== undefined) this.associate('contacts', created.id, companyId, true);
+      if (companyId !== undefined) this.associate('contacts', created.id, 'companies', companyId, true);
+    });
+    (dataset.hubspot.deals ?? []).forEach(({ record, modifiedAt }, i) => {
+      const writes = new Map<string, string | null>([
+        ['dealname', record.name],
+        ['dealstage', DEAL_STAGES[record.stage].hubspot],
+        ['pipeline', DEFAULT_PIPELINE],
+        ['amount', String(record.amount)],
+        ['closedate', `${record.closeDate}T00:00:00.000Z`],
+      ]);
+      const created = this.create('deals', writes, {
+        createdAt: modifiedAt - day * (1 + (i % 7)),
+        modifiedAt,
+        seeded: true,
+      });
+      const companyId = companyIds.get(record.companyKey);
+      if (companyId !== undefined) this.associate('deals', created.id, 'companies', companyId, true);
+      const contactId = record.contactKey === undefined ? undefined : contactIds.get(record.contactKey);
+      if (contactId !== undefined) this.associate('deals', created.id, 'contacts', contactId);
     });
   }
 }

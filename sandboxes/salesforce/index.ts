@@ -4,16 +4,30 @@
 import { CallStats, listen } from '../http.ts';
 import { prng } from '../seed.ts';
 import { SalesforceSandboxError } from './errors.ts';
-import { OBJECTS, type SObjectName } from './schema.ts';
+import {
+  type CustomFieldSpec,
+  describeObject,
+  type MergeableSObject,
+  OrgSchema,
+  SchemaError,
+  type SObjectName,
+} from './schema.ts';
 import { seedOrg } from './seed-org.ts';
 import { createHandler } from './server.ts';
-import { SalesforceStore, type SfRecord, ShapeError, type WriteResult } from './store.ts';
+import { SalesforceStore, type SfRecord, type SfValue, ShapeError, type WriteResult } from './store.ts';
 
 export { type RecordError, SalesforceSandboxError, SfApiError } from './errors.ts';
 export { formatDateTime, parseDateTime } from './format.ts';
-export type { SObjectName } from './schema.ts';
+export {
+  CUSTOM_FIELD_TYPES,
+  type CustomFieldSpec,
+  type CustomFieldType,
+  type MergeableSObject,
+  OPPORTUNITY_STAGES,
+  type SObjectName,
+} from './schema.ts';
 export { COLLECTION_LIMIT, RETRIEVE_LIMIT } from './server.ts';
-export type { SfRecord } from './store.ts';
+export type { SfRecord, SfValue } from './store.ts';
 
 export const DEFAULT_TOKEN = 'sandbox-salesforce-token';
 export const DEFAULT_REFRESH_TOKEN = 'sandbox-salesforce-refresh-token';
@@ -29,6 +43,10 @@ export interface SalesforceSandboxOptions {
   seed?: number;
   people?: number;
   companies?: number;
+  /** Seeded Opportunities (see seedDataset `deals`); default 0, which keeps older seeds identical. */
+  deals?: number;
+  /** Custom fields the org starts with, e.g. `{ Contact: [{ name: 'Region__c', type: 'picklist', picklistValues: [...] }] }`. */
+  customFields?: Partial<Record<SObjectName, readonly CustomFieldSpec[]>>;
   /** Default true; false = empty org. */
   seeded?: boolean;
   /** Clock in ms; default Date.now. */
@@ -53,9 +71,24 @@ export interface SalesforceSandbox {
   // Direct API, a "user edit" in the org: not counted in stats, not rate limited. Throws SalesforceSandboxError.
   list(sobject: SObjectName): SfRecord[];
   get(sobject: SObjectName, id: string): SfRecord | undefined;
-  create(sobject: SObjectName, fields: Record<string, string | null>): SfRecord;
-  update(sobject: SObjectName, id: string, fields: Record<string, string | null>): SfRecord;
+  create(sobject: SObjectName, fields: Record<string, SfValue>): SfRecord;
+  update(sobject: SObjectName, id: string, fields: Record<string, SfValue>): SfRecord;
   delete(sobject: SObjectName, id: string): void;
+  /**
+   * Salesforce merge(): losers (at most 2) are deleted with MasterRecordId = master, their
+   * children re-parented to the master, the master's SystemModstamp bumped. `masterFields` are
+   * written to the master first (how merge() takes values from the losers). Returns the master.
+   */
+  merge(
+    sobject: MergeableSObject,
+    masterId: string,
+    loserIds: readonly string[],
+    masterFields?: Record<string, SfValue>,
+  ): SfRecord;
+  /** Adds a custom field (name ending in `__c`); describe, reads, writes and SOQL accept it at once. */
+  addField(sobject: SObjectName, spec: CustomFieldSpec): void;
+  /** The describe body of an object (`GET /sobjects/:type/describe`), custom fields included. */
+  describe(sobject: SObjectName): Record<string, unknown>;
 }
 
 function unwrap(result: WriteResult): SfRecord {
@@ -69,12 +102,16 @@ export async function startSalesforceSandbox(
   const now = options.now ?? Date.now;
   const token = options.token ?? DEFAULT_TOKEN;
   const refreshToken = options.refreshToken ?? DEFAULT_REFRESH_TOKEN;
-  const store = new SalesforceStore(now);
+  const schema = new OrgSchema();
+  for (const [sobject, specs] of Object.entries(options.customFields ?? {}))
+    for (const spec of specs ?? []) addField(schema, sobject, spec);
+  const store = new SalesforceStore(now, schema);
   if (options.seeded !== false)
     seedOrg(store, {
       seed: options.seed ?? 42,
       people: options.people ?? 60,
       ...(options.companies === undefined ? {} : { companies: options.companies }),
+      ...(options.deals === undefined ? {} : { deals: options.deals }),
       now: now(),
     });
 
@@ -123,16 +160,33 @@ export async function startSalesforceSandbox(
     delete: (sobject, id) => {
       unwrap(store.delete(sobject, id));
     },
+    merge: (sobject, masterId, loserIds, masterFields = {}) =>
+      unwrap(store.merge(sobject, masterId, loserIds, normalizeDirect(store, sobject, masterFields))),
+    addField: (sobject, spec) => addField(schema, sobject, spec),
+    describe: (sobject) => describeObject(schema.object(sobject), '62.0'),
   };
 }
 
-function normalizeDirect(
-  store: SalesforceStore,
-  sobject: SObjectName,
-  fields: Record<string, string | null>,
-) {
+function addField(schema: OrgSchema, sobject: string, spec: CustomFieldSpec): void {
+  const object = schema.resolve(sobject);
+  if (object === undefined)
+    throw new SalesforceSandboxError([
+      { statusCode: 'INVALID_TYPE', message: `No sObject ${sobject}`, fields: [] },
+    ]);
   try {
-    return store.normalize(OBJECTS[sobject], fields);
+    schema.addField(object.name, spec);
+  } catch (e) {
+    if (e instanceof SchemaError)
+      throw new SalesforceSandboxError([
+        { statusCode: e.errorCode, message: e.message, fields: [spec.name] },
+      ]);
+    throw e;
+  }
+}
+
+function normalizeDirect(store: SalesforceStore, sobject: SObjectName, fields: Record<string, SfValue>) {
+  try {
+    return store.normalize(store.schema.object(sobject), fields);
   } catch (e) {
     if (e instanceof ShapeError)
       throw new SalesforceSandboxError([{ statusCode: e.errorCode, message: e.message, fields: e.fields }]);

@@ -1,5 +1,5 @@
 // Loads the Salesforce side of the shared seed dataset into a store.
-import { type SeedOptions, seedDataset } from '../seed.ts';
+import { DEAL_STAGES, type SeedOptions, seedDataset } from '../seed.ts';
 import type { SalesforceStore } from './store.ts';
 
 const DAY = 86_400_000;
@@ -28,8 +28,9 @@ export function seedOrg(store: SalesforceStore, options: SeedOptions): void {
     );
     accountIds.set(c.key, account.Id);
   });
+  const contactIds = new Map<string, string>();
   side.people.forEach(({ record: p, modifiedAt }, i) => {
-    store.seed(
+    const contact = store.seed(
       'Contact',
       {
         FirstName: p.firstName,
@@ -38,6 +39,22 @@ export function seedOrg(store: SalesforceStore, options: SeedOptions): void {
         Phone: p.phone,
         Title: p.title,
         AccountId: p.companyKey === undefined ? null : (accountIds.get(p.companyKey) ?? null),
+      },
+      modifiedAt,
+      modifiedAt - (i % 7) * DAY,
+    );
+    contactIds.set(p.key, contact.Id);
+  });
+  (side.deals ?? []).forEach(({ record: d, modifiedAt }, i) => {
+    store.seed(
+      'Opportunity',
+      {
+        Name: d.name,
+        StageName: DEAL_STAGES[d.stage].salesforce,
+        Amount: d.amount,
+        CloseDate: d.closeDate,
+        AccountId: accountIds.get(d.companyKey) ?? null,
+        ContactId: d.contactKey === undefined ? null : (contactIds.get(d.contactKey) ?? null),
       },
       modifiedAt,
       modifiedAt - (i % 7) * DAY,

@@ -5,14 +5,13 @@ import { BodyTooLargeError, type CallStats, readBody, sendJson, WindowLimiter } 
 import { notFound, type RecordError, SfApiError } from './errors.ts';
 import { floorMinute, formatDateTime, parseDateTime } from './format.ts';
 import {
+  CUSTOM_FIELD_TYPES,
+  type CustomFieldSpec,
   describeGlobalEntry,
   describeObject,
-  OBJECTS,
   type ObjectDef,
   resolveField,
-  resolveObject,
-  SOBJECT_NAMES,
-  SOQL_SCHEMA,
+  SchemaError,
 } from './schema.ts';
 import { runSoql, SoqlError } from './soql.ts';
 import { type SalesforceStore, type SfRecord, ShapeError, type WriteResult } from './store.ts';
@@ -44,6 +43,7 @@ export interface ServerConfig {
 }
 
 interface Ctx {
+  store: SalesforceStore;
   method: string;
   version: string;
   params: Map<string, string>;
@@ -86,7 +86,7 @@ function param(ctx: Ctx, name: string): string {
 }
 
 function objectParam(ctx: Ctx): ObjectDef {
-  const object = resolveObject(param(ctx, 'type'));
+  const object = ctx.store.schema.resolve(param(ctx, 'type'));
   if (object === undefined) throw notFound();
   return object;
 }
@@ -108,6 +108,27 @@ async function jsonBody(req: IncomingMessage): Promise<unknown> {
       `Unexpected character in request body: ${text.slice(0, 40)}`,
     );
   }
+}
+
+/** The admin API's body for a new custom field. */
+function customFieldSpec(body: Record<string, unknown>): CustomFieldSpec {
+  const type = CUSTOM_FIELD_TYPES.find((t) => t === body.type);
+  const bool = (key: string) => (typeof body[key] === 'boolean' ? body[key] : undefined);
+  if (typeof body.name !== 'string' || type === undefined)
+    throw new SfApiError(400, 'INVALID_TYPE', `Unsupported custom field type: ${String(body.type)}`);
+  const spec: CustomFieldSpec = { name: body.name, type };
+  if (typeof body.label === 'string') spec.label = body.label;
+  if (typeof body.length === 'number') spec.length = body.length;
+  if (isStringArray(body.picklistValues)) spec.picklistValues = body.picklistValues;
+  const restricted = bool('restricted');
+  if (restricted !== undefined) spec.restricted = restricted;
+  const required = bool('required');
+  if (required !== undefined) spec.required = required;
+  const externalId = bool('externalId');
+  if (externalId !== undefined) spec.externalId = externalId;
+  const unique = bool('unique');
+  if (unique !== undefined) spec.unique = unique;
+  return spec;
 }
 
 function recordUrl(version: string, type: string, id: string): string {
@@ -217,8 +238,8 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
       throw new SfApiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
     let result: ReturnType<typeof runSoql>;
     try {
-      result = runSoql(q, SOQL_SCHEMA, (name) => {
-        const object = resolveObject(name);
+      result = runSoql(q, store.schema.soql(), (name) => {
+        const object = store.schema.resolve(name);
         return object === undefined ? [] : store.rows(object.name, includeDeleted);
       });
     } catch (e) {
@@ -304,7 +325,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
       const type = isObject(record) && isObject(record.attributes) ? record.attributes.type : undefined;
       if (!isObject(record) || typeof type !== 'string')
         throw new SfApiError(400, 'INVALID_TYPE', `records[${i}]: every record needs attributes.type`);
-      const object = resolveObject(type);
+      const object = store.schema.resolve(type);
       if (object === undefined)
         throw new SfApiError(400, 'INVALID_TYPE', `sObject type '${type}' is not supported.`);
       try {
@@ -404,7 +425,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
         body: {
           encoding: 'UTF-8',
           maxBatchSize: COLLECTION_LIMIT,
-          sobjects: SOBJECT_NAMES.map((n) => describeGlobalEntry(OBJECTS[n], ctx.version)),
+          sobjects: store.schema.all().map((o) => describeGlobalEntry(o, ctx.version)),
         },
       }),
     },
@@ -522,7 +543,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
         const value = param(ctx, 'value');
         const values = await fieldsOf(ctx, object);
         const inBody = values.get(field);
-        if (inBody !== undefined && inBody !== value)
+        if (inBody !== undefined && String(inBody) !== value)
           throw new SfApiError(400, 'INVALID_FIELD', `${field.name} in the body differs from the URL value`, [
             field.name,
           ]);
@@ -552,7 +573,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
         const { allOrNone, items } = await collectionBody(ctx);
         const results = runBatch(allOrNone, items, (item): WriteResult => {
           const id = item.values.get(idField(item.object));
-          if (id === undefined || id === null)
+          if (typeof id !== 'string' || id === '')
             return {
               ok: false,
               id: undefined,
@@ -623,8 +644,9 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
           if (typeof v === 'string') counts.set(v.toLowerCase(), (counts.get(v.toLowerCase()) ?? 0) + 1);
         }
         const results = runBatch(allOrNone, items, (item): WriteResult => {
-          const value = item.values.get(field);
-          if (value === undefined || value === null || value === '')
+          const raw = item.values.get(field);
+          const value = raw === undefined || raw === null ? '' : String(raw);
+          if (value === '')
             return {
               ok: false,
               id: undefined,
@@ -730,6 +752,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
       throw notFound();
     }
     const reply = await hit.route.handle({
+      store,
       method,
       version,
       params: hit.params,
@@ -765,9 +788,46 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
 
   async function admin(req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
     const method = req.method ?? 'GET';
-    const object = segments[0] === undefined ? undefined : resolveObject(segments[0]);
+    const object = segments[0] === undefined ? undefined : store.schema.resolve(segments[0]);
     const id = segments[1];
     if (object === undefined || segments.length > 2) throw notFound();
+    if (id === 'merge' && method === 'POST') {
+      // `POST /__sandbox/:object/merge {masterId, loserIds, masterFields?}`
+      const parsed = await jsonBody(req);
+      if (
+        !isObject(parsed) ||
+        typeof parsed.masterId !== 'string' ||
+        !isStringArray(parsed.loserIds) ||
+        (parsed.masterFields !== undefined && !isObject(parsed.masterFields))
+      )
+        throw new SfApiError(400, 'JSON_PARSER_ERROR', 'Expected {"masterId": "...", "loserIds": [...]}');
+      if (object.name !== 'Account' && object.name !== 'Contact')
+        throw new SfApiError(400, 'INVALID_TYPE', `${object.name} records cannot be merged`);
+      let values: ReturnType<SalesforceStore['normalize']>;
+      try {
+        values = store.normalize(object, parsed.masterFields ?? {});
+      } catch (e) {
+        throw shapeToApi(e);
+      }
+      const result = store.merge(object.name, parsed.masterId, parsed.loserIds, values);
+      if (!result.ok) throw requestErrors(result.errors);
+      sendJson(res, 200, result.record);
+      return;
+    }
+    if (id === 'fields' && method === 'POST') {
+      // `POST /__sandbox/:object/fields <CustomFieldSpec>`
+      const parsed = await jsonBody(req);
+      if (!isObject(parsed) || typeof parsed.name !== 'string' || typeof parsed.type !== 'string')
+        throw new SfApiError(400, 'JSON_PARSER_ERROR', 'Expected {"name": "X__c", "type": "string", ...}');
+      try {
+        store.schema.addField(object.name, customFieldSpec(parsed));
+      } catch (e) {
+        if (e instanceof SchemaError) throw new SfApiError(400, e.errorCode, e.message);
+        throw e;
+      }
+      sendJson(res, 201, describeObject(store.schema.object(object.name), '62.0'));
+      return;
+    }
     const body = async () => {
       const parsed = await jsonBody(req);
       if (!isObject(parsed)) throw new SfApiError(400, 'JSON_PARSER_ERROR', 'Expected a JSON object');

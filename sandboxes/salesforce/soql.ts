@@ -483,15 +483,18 @@ export function parseSoql(source: string): SoqlQuery {
 
 // ---------------------------------------------------------------- evaluation
 
-/** How a field's values compare: ids case-sensitively, text case-insensitively, datetimes by instant. */
-export type FieldKind = 'id' | 'text' | 'boolean' | 'datetime';
+/**
+ * How a field's values compare: ids case-sensitively, text case-insensitively, datetimes by
+ * instant, numbers (currency, double) numerically, dates as `YYYY-MM-DD`.
+ */
+export type FieldKind = 'id' | 'text' | 'boolean' | 'datetime' | 'number' | 'date';
 
 export interface SoqlObjectSchema {
   name: string;
   fields: ReadonlyArray<{ name: string; kind: FieldKind }>;
 }
 
-export type SoqlValue = string | boolean | null;
+export type SoqlValue = string | number | boolean | null;
 export type SoqlRow = Readonly<Record<string, SoqlValue>>;
 
 export interface CompiledQuery {
@@ -508,8 +511,12 @@ export interface CompiledQuery {
 /** Comparable form of a non-null value. */
 type Key = string | number | boolean;
 
-function toKey(kind: FieldKind, value: string | boolean): Key | undefined {
+function toKey(kind: FieldKind, value: string | number | boolean): Key | undefined {
   switch (kind) {
+    case 'number':
+      return typeof value === 'number' ? value : undefined;
+    case 'date':
+      return typeof value === 'string' ? value : undefined;
     case 'boolean':
       return typeof value === 'boolean' ? value : undefined;
     case 'datetime':
@@ -568,6 +575,12 @@ export function compileQuery(
     switch (f.kind) {
       case 'datetime':
         if (lit.kind !== 'datetime') throw wrongType('dateTime and should not be enclosed in quotes');
+        return lit.value;
+      case 'date':
+        if (lit.kind !== 'date') throw wrongType('date and should not be enclosed in quotes');
+        return lit.value;
+      case 'number':
+        if (lit.kind !== 'number') throw wrongType('double and should not be enclosed in quotes');
         return lit.value;
       case 'boolean':
         if (lit.kind !== 'boolean') throw wrongType('boolean and should not be enclosed in quotes');

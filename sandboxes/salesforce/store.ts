@@ -1,17 +1,21 @@
 // In-memory org: records per sObject, write validation as Salesforce applies it, audit
 // timestamps at second precision, a recycle bin for getDeleted, and snapshots for allOrNone.
 import type { RecordError } from './errors.ts';
-import { floorSecond, formatDateTime, makeId, to18 } from './format.ts';
+import { floorSecond, formatDateTime, makeId, parseDate, parseDateTime, to18 } from './format.ts';
 import {
   type FieldDef,
-  OBJECTS,
+  type MergeableSObject,
   type ObjectDef,
+  OrgSchema,
   objectForId,
   resolveField,
   type SObjectName,
 } from './schema.ts';
 
-export type SfValue = string | boolean | null;
+/** Field values as the REST API carries them: currency/double are JSON numbers, checkboxes booleans. */
+export type SfValue = string | number | boolean | null;
+/** Validated writes: canonical field → typed value. */
+export type FieldValues = Map<FieldDef, SfValue>;
 export type SfRecord = { Id: string; [field: string]: SfValue };
 
 interface Stored {
@@ -42,6 +46,59 @@ export class ShapeError extends Error {
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const NUMBER = /^\s*-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/;
+
+function jsonToken(value: unknown): string {
+  return typeof value === 'string'
+    ? 'VALUE_STRING'
+    : typeof value === 'number'
+      ? 'VALUE_NUMBER'
+      : 'VALUE_TRUE';
+}
+
+/** Converts one JSON value to the field's type the way Salesforce's JSON parser does; throws ShapeError. */
+function coerce(field: FieldDef, value: string | number | boolean): SfValue {
+  const bad = () =>
+    new ShapeError(
+      'JSON_PARSER_ERROR',
+      `Cannot deserialize instance of ${field.type} from ${jsonToken(value)} value ${String(value)} or request may be missing a required field`,
+      [field.name],
+    );
+  switch (field.type) {
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'string' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+      throw bad();
+    case 'currency':
+    case 'double':
+      if (typeof value === 'number') {
+        if (!Number.isFinite(value)) throw bad();
+        return value;
+      }
+      if (typeof value === 'string') {
+        if (value.trim() === '') return null;
+        if (NUMBER.test(value)) return Number(value);
+      }
+      throw bad();
+    case 'date': {
+      if (typeof value !== 'string') throw bad();
+      if (value === '') return null;
+      // A dateTime string is accepted for a date field and cut to its date [GUESS].
+      const day = parseDate(value) ?? (parseDateTime(value) === undefined ? undefined : value.slice(0, 10));
+      if (day === undefined) throw bad();
+      return day;
+    }
+    case 'datetime': {
+      if (typeof value !== 'string') throw bad();
+      if (value === '') return null;
+      const ms = parseDateTime(value);
+      if (ms === undefined) throw bad();
+      return formatDateTime(ms);
+    }
+    default:
+      return typeof value === 'string' ? value : String(value);
+  }
+}
 /** Keys jsforce or callers may leave in a body that are not fields. */
 const IGNORED_KEYS = new Set(['attributes']);
 
@@ -51,25 +108,28 @@ function err(statusCode: string, message: string, fields: string[] = []): Record
 
 function emptyState(): State {
   return {
-    records: { Account: new Map(), Contact: new Map() },
-    counters: { Account: 0, Contact: 0 },
+    records: { Account: new Map(), Contact: new Map(), Opportunity: new Map() },
+    counters: { Account: 0, Contact: 0, Opportunity: 0 },
   };
 }
 
 export class SalesforceStore {
   private state: State = emptyState();
   private readonly now: () => number;
+  /** This org's objects and fields, custom fields included. */
+  readonly schema: OrgSchema;
 
-  constructor(now: () => number) {
+  constructor(now: () => number, schema: OrgSchema = new OrgSchema()) {
     this.now = now;
+    this.schema = schema;
   }
 
   /**
    * Checks field names and value types and returns canonical names with values as strings or
    * null. Throws ShapeError, which the API reports as a 400 for the whole request.
    */
-  normalize(object: ObjectDef, input: Readonly<Record<string, unknown>>): Map<FieldDef, string | null> {
-    const out = new Map<FieldDef, string | null>();
+  normalize(object: ObjectDef, input: Readonly<Record<string, unknown>>): FieldValues {
+    const out: FieldValues = new Map();
     for (const [key, value] of Object.entries(input)) {
       if (IGNORED_KEYS.has(key)) continue;
       const field = resolveField(object, key);
@@ -77,9 +137,10 @@ export class SalesforceStore {
         throw new ShapeError('INVALID_FIELD', `No such column '${key}' on sobject of type ${object.name}`, [
           key,
         ]);
-      if (value === null || value === undefined) out.set(field, null);
-      else if (typeof value === 'string') out.set(field, value);
-      else if (typeof value === 'number' || typeof value === 'boolean') out.set(field, String(value));
+      // A checkbox cannot be null: Salesforce stores false.
+      if (value === null || value === undefined) out.set(field, field.type === 'boolean' ? false : null);
+      else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+        out.set(field, coerce(field, value));
       else
         throw new ShapeError(
           'JSON_PARSER_ERROR',
@@ -102,7 +163,7 @@ export class SalesforceStore {
   private apply(
     object: ObjectDef,
     base: SfRecord,
-    values: Map<FieldDef, string | null>,
+    values: FieldValues,
     mode: 'insert' | 'update',
   ): { record: SfRecord } | { errors: RecordError[] } {
     const errors: RecordError[] = [];
@@ -128,7 +189,7 @@ export class SalesforceStore {
     for (const [field, raw] of values) {
       if (!rejected.includes(field) && field.name !== 'Id') {
         // Salesforce stores an empty text value as null; e-mail addresses are trimmed.
-        const trimmed = field.type === 'email' && raw !== null ? raw.trim() : raw;
+        const trimmed = field.type === 'email' && typeof raw === 'string' ? raw.trim() : raw;
         next[field.name] = trimmed === '' ? null : trimmed;
       }
     }
@@ -153,6 +214,18 @@ export class SalesforceStore {
           err(
             'STRING_TOO_LONG',
             `${field.label}: data value too large: ${value.slice(0, 40)} (max length=${field.length})`,
+            [field.name],
+          ),
+        );
+      if (
+        field.type === 'picklist' &&
+        field.restrictedPicklist === true &&
+        !(field.picklistValues ?? []).includes(value)
+      )
+        errors.push(
+          err(
+            'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+            `${field.label}: bad value for restricted picklist field: ${value}`,
             [field.name],
           ),
         );
@@ -205,8 +278,8 @@ export class SalesforceStore {
     return undefined;
   }
 
-  create(type: SObjectName, values: Map<FieldDef, string | null>): WriteResult {
-    const object = OBJECTS[type];
+  create(type: SObjectName, values: FieldValues): WriteResult {
+    const object = this.schema.object(type);
     const stamp = this.stamp();
     const blank: SfRecord = { Id: '' };
     for (const f of object.fields) blank[f.name] = f.type === 'boolean' ? false : null;
@@ -243,10 +316,10 @@ export class SalesforceStore {
     return { type: object.name, stored };
   }
 
-  update(type: SObjectName | undefined, rawId: string, values: Map<FieldDef, string | null>): WriteResult {
+  update(type: SObjectName | undefined, rawId: string, values: FieldValues): WriteResult {
     const found = this.live(type, rawId);
     if ('statusCode' in found) return { ok: false, id: rawId, errors: [found] };
-    const object = OBJECTS[found.type];
+    const object = this.schema.object(found.type);
     const applied = this.apply(object, found.stored.record, values, 'update');
     if ('errors' in applied) return { ok: false, id: found.stored.record.Id, errors: applied.errors };
     const stamp = this.stamp();
@@ -256,12 +329,7 @@ export class SalesforceStore {
   }
 
   /** Upsert on an external-id field: update the one match, or create with the external id set. */
-  upsert(
-    type: SObjectName,
-    field: FieldDef,
-    extValue: string,
-    values: Map<FieldDef, string | null>,
-  ): WriteResult {
+  upsert(type: SObjectName, field: FieldDef, extValue: string, values: FieldValues): WriteResult {
     const existing = this.findByExternalId(type, field, extValue);
     if (existing !== undefined) return this.update(type, existing.Id, values);
     const withExt = new Map(values);
@@ -269,7 +337,11 @@ export class SalesforceStore {
     return this.create(type, withExt);
   }
 
-  /** Moves a record to the recycle bin. Deleting an Account also deletes its Contacts, as Salesforce does. */
+  /**
+   * Moves a record to the recycle bin. Deleting an Account also deletes its Contacts and
+   * Opportunities, as Salesforce does; deleting a Contact clears Opportunity.ContactId (its
+   * contact role goes with it) [GUESS: SystemModstamp of those opportunities is bumped].
+   */
   delete(type: SObjectName | undefined, rawId: string): WriteResult {
     const found = this.live(type, rawId);
     if ('statusCode' in found) return { ok: false, id: rawId, errors: [found] };
@@ -280,10 +352,25 @@ export class SalesforceStore {
       this.table(t).set(record.Id, { record, deletedAt: floorSecond(now) });
     };
     bin(found.type, found.stored);
+    const deletedContacts = new Set<string>();
+    if (found.type === 'Contact') deletedContacts.add(found.stored.record.Id);
     if (found.type === 'Account') {
       for (const stored of this.table('Contact').values())
-        if (stored.deletedAt === undefined && stored.record.AccountId === found.stored.record.Id)
+        if (stored.deletedAt === undefined && stored.record.AccountId === found.stored.record.Id) {
           bin('Contact', stored);
+          deletedContacts.add(stored.record.Id);
+        }
+      for (const stored of this.table('Opportunity').values())
+        if (stored.deletedAt === undefined && stored.record.AccountId === found.stored.record.Id)
+          bin('Opportunity', stored);
+    }
+    for (const stored of this.table('Opportunity').values()) {
+      const contactId = stored.record.ContactId;
+      if (stored.deletedAt === undefined && typeof contactId === 'string' && deletedContacts.has(contactId))
+        this.table('Opportunity').set(stored.record.Id, {
+          record: { ...stored.record, ContactId: null, SystemModstamp: stamp },
+          deletedAt: undefined,
+        });
     }
     const record = this.table(found.type).get(found.stored.record.Id)?.record ?? found.stored.record;
     return { ok: true, id: record.Id, created: false, record: { ...record } };
@@ -321,14 +408,84 @@ export class SalesforceStore {
     return out;
   }
 
+  /**
+   * Merges up to two losers into the master, as the SOAP/Apex merge() does: optional `masterValues`
+   * are written to the master first; children of the losers (Contacts and Opportunities of an
+   * Account, Opportunities of a Contact) are re-parented to the master; the losers go to the
+   * recycle bin with MasterRecordId set; the master's LastModifiedDate/SystemModstamp are bumped.
+   */
+  merge(
+    type: MergeableSObject,
+    masterId: string,
+    loserIds: readonly string[],
+    masterValues: FieldValues = new Map(),
+  ): WriteResult {
+    const fail = (statusCode: string, message: string): WriteResult => ({
+      ok: false,
+      id: masterId,
+      errors: [err(statusCode, message)],
+    });
+    if (loserIds.length === 0)
+      return fail(
+        'INVALID_ARGUMENT',
+        'A single merge request must contain at least one record to merge, got none',
+      );
+    if (loserIds.length > 2)
+      return fail('LIMIT_EXCEEDED', 'A single merge request is limited to 3 records, including the master');
+    const master = this.live(type, masterId);
+    if ('statusCode' in master) return { ok: false, id: masterId, errors: [master] };
+    const losers: Stored[] = [];
+    for (const rawId of loserIds) {
+      const loser = this.live(type, rawId);
+      if ('statusCode' in loser) return { ok: false, id: rawId, errors: [loser] };
+      if (loser.stored.record.Id === master.stored.record.Id)
+        return fail('INVALID_ID_FIELD', 'Cannot merge a record with itself');
+      losers.push(loser.stored);
+    }
+    const applied = this.apply(this.schema.object(type), master.stored.record, masterValues, 'update');
+    if ('errors' in applied) return { ok: false, id: master.stored.record.Id, errors: applied.errors };
+
+    const now = this.now();
+    const stamp = formatDateTime(now);
+    const masterRecordId = master.stored.record.Id;
+    const loserSet = new Set(losers.map((l) => l.record.Id));
+    const reparent = (child: SObjectName, field: string) => {
+      for (const stored of this.table(child).values()) {
+        const parent = stored.record[field];
+        if (stored.deletedAt === undefined && typeof parent === 'string' && loserSet.has(parent))
+          // Replace, never mutate, a Stored entry: atomically() snapshots shallow copies of the maps.
+          this.table(child).set(stored.record.Id, {
+            record: {
+              ...stored.record,
+              [field]: masterRecordId,
+              LastModifiedDate: stamp,
+              SystemModstamp: stamp,
+            },
+            deletedAt: undefined,
+          });
+      }
+    };
+    if (type === 'Account') {
+      reparent('Contact', 'AccountId');
+      reparent('Opportunity', 'AccountId');
+    } else reparent('Opportunity', 'ContactId');
+    for (const loser of losers) {
+      const record: SfRecord = {
+        ...loser.record,
+        IsDeleted: true,
+        MasterRecordId: masterRecordId,
+        SystemModstamp: stamp,
+      };
+      this.table(type).set(record.Id, { record, deletedAt: floorSecond(now) });
+    }
+    const record: SfRecord = { ...applied.record, LastModifiedDate: stamp, SystemModstamp: stamp };
+    this.table(type).set(record.Id, { record, deletedAt: undefined });
+    return { ok: true, id: record.Id, created: false, record: { ...record } };
+  }
+
   /** Inserts a record with given audit timestamps (seeding only). */
-  seed(
-    type: SObjectName,
-    fields: Record<string, string | null>,
-    modifiedAt: number,
-    createdAt: number,
-  ): SfRecord {
-    const result = this.create(type, this.normalize(OBJECTS[type], fields));
+  seed(type: SObjectName, fields: Record<string, SfValue>, modifiedAt: number, createdAt: number): SfRecord {
+    const result = this.create(type, this.normalize(this.schema.object(type), fields));
     if (!result.ok) throw new Error(`seed record rejected: ${JSON.stringify(result.errors)}`);
     const record: SfRecord = {
       ...result.record,
@@ -343,7 +500,11 @@ export class SalesforceStore {
   /** Runs `fn`; if it returns false every change it made is undone (allOrNone). */
   atomically(fn: () => boolean): boolean {
     const saved: State = {
-      records: { Account: new Map(this.state.records.Account), Contact: new Map(this.state.records.Contact) },
+      records: {
+        Account: new Map(this.state.records.Account),
+        Contact: new Map(this.state.records.Contact),
+        Opportunity: new Map(this.state.records.Opportunity),
+      },
       counters: { ...this.state.counters },
     };
     const commit = fn();
