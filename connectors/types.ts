@@ -55,6 +55,16 @@ export interface ConnectorStats {
   recordsWritten: number;
 }
 
+/** A field as the system describes it (Salesforce describe, HubSpot properties API). */
+export interface NativeField {
+  name: string;
+  /** The vendor's type name: string, picklist, currency, ... / string, enumeration, number, ... */
+  type: string;
+  /** Allowed values of a picklist / enumeration. */
+  options?: string[];
+  unique?: boolean;
+}
+
 export interface Connector {
   readonly system: string;
   /** Poll changes since `cursor` (undefined = from the beginning), one page at a time. */
@@ -63,6 +73,13 @@ export interface Connector {
   read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]>;
   /** Create or update records in batches; one outcome per op, in any order. */
   write(object: ObjectType, ops: readonly WriteOp[]): Promise<WriteOutcome[]>;
+  /** Delete (archive) records by native id; a record already gone counts as deleted. */
+  delete(
+    object: ObjectType,
+    ids: readonly { canonicalId: string; externalId: string }[],
+  ): Promise<WriteOutcome[]>;
+  /** The object's fields as the system describes them, for `fieldsync config check`. */
+  describe(object: ObjectType): Promise<NativeField[]>;
   stats(): ConnectorStats;
 }
 

@@ -1,6 +1,6 @@
 // Identity: deterministic canonical ids and the match keys that pair records across systems.
 import { createHash } from 'node:crypto';
-import { MODEL, type ObjectType } from './model.ts';
+import { type ObjectDef, type ObjectType, resolveDef } from './model.ts';
 import type { FieldValue } from './normalize.ts';
 
 /** Derived from the first link, so a retried ingest of the same record creates nothing twice. */
@@ -15,9 +15,12 @@ export interface MatchKey {
 }
 
 /** The match keys a snapshot carries (normalized values; blanks carry none). */
-export function matchKeysOf(object: ObjectType, fields: Readonly<Record<string, FieldValue>>): MatchKey[] {
+export function matchKeysOf(
+  def: ObjectDef | ObjectType,
+  fields: Readonly<Record<string, FieldValue>>,
+): MatchKey[] {
   const keys: MatchKey[] = [];
-  for (const field of MODEL[object].matchKeys) {
+  for (const field of resolveDef(def).matchKeys) {
     const value = fields[field];
     if (typeof value === 'string' && value !== '') keys.push({ field, value });
   }

@@ -1,7 +1,16 @@
 // Canonical records and the field merge: each field is a last-writer-wins register with
 // provenance; a per-system source shadow tells which fields a system actually changed.
 // Pure: no I/O, no clock (time arrives in the context).
-import { fieldNames, MODEL, type ObjectType } from './model.ts';
+import {
+  acceptsFrom,
+  type FieldDef,
+  type ObjectDef,
+  type ObjectType,
+  type Policy,
+  policyOf,
+  resolveDef,
+  writesTo,
+} from './model.ts';
 import type { FieldValue } from './normalize.ts';
 
 export interface FieldState {
@@ -28,6 +37,23 @@ export interface CanonicalRecord {
   links: Record<string, string>;
   /** system -> what that system holds. Stored in the record so one conditional write keeps both consistent. */
   shadows: Record<string, Shadow>;
+  /** Deleted, held for approval, merged into another record, or erased. */
+  tombstone?: Tombstone | undefined;
+  /** system -> when the record was deleted there: it is never recreated in that system. */
+  gone?: Record<string, number> | undefined;
+  /** Not synced out until an operator decides (e.g. an ambiguous identity match: `fieldsync link`). */
+  hold?: { reason: 'ambiguous'; detail: string } | undefined;
+}
+
+export type TombstoneStatus = 'deleted' | 'quarantined' | 'merged' | 'forgotten';
+
+export interface Tombstone {
+  status: TombstoneStatus;
+  /** The system the delete or merge came from (`fieldsync` for operator actions). */
+  system: string;
+  at: number;
+  /** For merges: the canonical record this one was merged into. */
+  mergedInto?: string | undefined;
 }
 
 /** A record as read from a source system, mapped to canonical field names and normalized values. */
@@ -43,7 +69,16 @@ export interface SourceSnapshot {
   fieldTimes?: Record<string, number>;
 }
 
-export type ChangeReason = 'edit' | 'conflict-won' | 'conflict-lost' | 'older';
+/** Why a field did or did not change: every decision is audited with one of these. */
+export const CHANGE_REASONS = [
+  'edit',
+  'conflict-won',
+  'conflict-lost',
+  'older',
+  'blocked',
+  'blank-ignored',
+] as const;
+export type ChangeReason = (typeof CHANGE_REASONS)[number];
 
 export interface FieldChange {
   field: string;
@@ -62,6 +97,8 @@ export interface MergeContext {
   priority: Readonly<Record<string, number>>;
   /** Two different values for one field from different systems within this window are a conflict. */
   skewMs: number;
+  /** The object's definition (fields, policies, directions); the default model's when absent. */
+  def?: ObjectDef;
 }
 
 export interface MergeResult {
@@ -73,18 +110,29 @@ export interface MergeResult {
   unchanged: number;
   /** The snapshot was older than the shadow and was ignored entirely. */
   stale: boolean;
+  /** A newer version of the record whose every carried field equals the shadow: typically our own write coming back. */
+  echo: boolean;
 }
 
 export function emptyRecord(id: string, object: ObjectType): CanonicalRecord {
   return { id, object, version: 0, fields: {}, links: {}, shadows: {} };
 }
 
-/** Total order of candidate values: (sourceTime, priority, system name, value). */
+/** `prefer: S` ranks S's non-blank values above everything else; otherwise all rank equal. */
+function rank(state: FieldState, policy: Policy | undefined): number {
+  return policy?.kind === 'prefer' && state.source === policy.system && state.value !== null ? 1 : 0;
+}
+
+/** Total order of candidate values: (policy rank, sourceTime, priority, system name, value). */
 export function compareStates(
   a: FieldState,
   b: FieldState,
   priority: Readonly<Record<string, number>>,
+  policy?: Policy,
 ): number {
+  const ra = rank(a, policy);
+  const rb = rank(b, policy);
+  if (ra !== rb) return ra - rb;
   if (a.sourceTime !== b.sourceTime) return a.sourceTime - b.sourceTime;
   const pa = priority[a.source] ?? 0;
   const pb = priority[b.source] ?? 0;
@@ -101,17 +149,19 @@ export function mergeSnapshot(
   ctx: MergeContext,
 ): MergeResult {
   const system = snapshot.system;
+  const def = ctx.def ?? resolveDef(snapshot.object);
   const shadow = record.shadows[system];
   if (shadow !== undefined && snapshot.modifiedAt < shadow.asOf) {
-    return { record, changed: false, changes: [], unchanged: 0, stale: true };
+    return { record, changed: false, changes: [], unchanged: 0, stale: true, echo: false };
   }
   const fields = { ...record.fields };
   const shadowValues: Record<string, FieldValue> = { ...(shadow?.values ?? {}) };
   const changes: FieldChange[] = [];
   let unchanged = 0;
+  let differs = 0;
   let changed = shadow === undefined || snapshot.modifiedAt !== shadow.asOf;
 
-  for (const field of fieldNames(snapshot.object)) {
+  for (const [field, fieldDef] of Object.entries(def.fields)) {
     if (!Object.hasOwn(snapshot.fields, field)) continue;
     const value = snapshot.fields[field] ?? null;
     const before = shadow?.values[field];
@@ -121,55 +171,22 @@ export function mergeSnapshot(
       unchanged++;
       continue;
     }
+    differs++;
+    const sourceTime = snapshot.fieldTimes?.[field] ?? snapshot.modifiedAt;
+    const audit = (reason: ChangeReason, kept: FieldValue, old: FieldValue | undefined) =>
+      changes.push({ field, old, new: value, source: system, sourceTime, kept, reason });
     // A blank seen for the first time is absence of data, not a user clearing the field.
-    if (before === undefined && value === null) continue;
-
-    const candidate: FieldState = {
-      value,
-      source: system,
-      sourceTime: snapshot.fieldTimes?.[field] ?? snapshot.modifiedAt,
-      seenAt: ctx.now,
-    };
-    const current = fields[field];
-    if (current === undefined) {
-      fields[field] = candidate;
-      changes.push({
-        field,
-        old: undefined,
-        new: value,
-        source: system,
-        sourceTime: candidate.sourceTime,
-        kept: value,
-        reason: 'edit',
-      });
+    if (before === undefined && value === null) {
+      const held = fields[field];
+      if (held !== undefined) audit('blank-ignored', held.value, held.value);
       continue;
     }
-    if (current.value === value) {
-      // Equal values never conflict; keep the later provenance so the result is order-independent.
-      if (compareStates(candidate, current, ctx.priority) > 0) fields[field] = candidate;
+    if (!acceptsFrom(fieldDef, system)) {
+      const held = fields[field]?.value;
+      audit('blocked', held ?? null, held);
       continue;
     }
-    const wins = compareStates(candidate, current, ctx.priority) > 0;
-    const concurrent =
-      current.source !== system && Math.abs(candidate.sourceTime - current.sourceTime) <= ctx.skewMs;
-    const kept = wins ? value : current.value;
-    if (wins) fields[field] = candidate;
-    const reason: ChangeReason = concurrent
-      ? wins
-        ? 'conflict-won'
-        : 'conflict-lost'
-      : wins
-        ? 'edit'
-        : 'older';
-    changes.push({
-      field,
-      old: current.value,
-      new: value,
-      source: system,
-      sourceTime: candidate.sourceTime,
-      kept,
-      reason,
-    });
+    mergeField(fields, field, fieldDef, { value, source: system, sourceTime, seenAt: ctx.now }, ctx, audit);
   }
 
   const links =
@@ -186,23 +203,62 @@ export function mergeSnapshot(
       [system]: { values: shadowValues, asOf: Math.max(shadow?.asOf ?? 0, snapshot.modifiedAt) },
     },
   };
-  if (changes.some((c) => c.kept === c.new && c.old !== c.new)) changed = true;
-  return { record: next, changed, changes, unchanged, stale: false };
+  const echo = shadow !== undefined && snapshot.modifiedAt > shadow.asOf && differs === 0;
+  return { record: next, changed, changes, unchanged, stale: false, echo };
+}
+
+/** Merge one candidate value into a field register (the last-writer-wins rule, ranked by policy). */
+function mergeField(
+  fields: Record<string, FieldState>,
+  field: string,
+  def: FieldDef,
+  candidate: FieldState,
+  ctx: MergeContext,
+  audit: (reason: ChangeReason, kept: FieldValue, old: FieldValue | undefined) => void,
+): void {
+  const policy = policyOf(def);
+  const current = fields[field];
+  if (current === undefined) {
+    fields[field] = candidate;
+    audit('edit', candidate.value, undefined);
+    return;
+  }
+  const wins = compareStates(candidate, current, ctx.priority, policy) > 0;
+  if (current.value === candidate.value) {
+    // Equal values never conflict; keep the greater provenance so the result is order-independent.
+    if (wins) fields[field] = candidate;
+    return;
+  }
+  const concurrent =
+    current.source !== candidate.source && Math.abs(candidate.sourceTime - current.sourceTime) <= ctx.skewMs;
+  if (wins) fields[field] = candidate;
+  const kept = wins ? candidate.value : current.value;
+  audit(
+    concurrent ? (wins ? 'conflict-won' : 'conflict-lost') : wins ? 'edit' : 'older',
+    kept,
+    current.value,
+  );
 }
 
 export type WritePlan =
   | { op: 'none' }
+  | { op: 'delete'; externalId: string }
   | { op: 'create'; fields: Record<string, FieldValue> }
   | { op: 'update'; externalId: string; fields: Record<string, FieldValue> };
 
-/** What `system` must be sent so that it holds the canonical values: only fields that differ from its shadow. */
-export function planWrite(record: CanonicalRecord, system: string): WritePlan {
+/** What `system` must be sent so that it holds the canonical values: only fields that flow to it and
+ * differ from its shadow. */
+export function planWrite(
+  record: CanonicalRecord,
+  system: string,
+  def: ObjectDef = resolveDef(record.object),
+): WritePlan {
   const externalId = record.links[system];
   const shadow = record.shadows[system];
   const out: Record<string, FieldValue> = {};
-  for (const field of fieldNames(record.object)) {
+  for (const [field, fieldDef] of Object.entries(def.fields)) {
     const state = record.fields[field];
-    if (state === undefined) continue;
+    if (state === undefined || !writesTo(fieldDef, system)) continue;
     if (externalId === undefined) {
       if (state.value !== null) out[field] = state.value;
       continue;
@@ -234,10 +290,10 @@ export function recordWritten(
 }
 
 /** Reference fields of an object, e.g. contact.company -> company. */
-export function referenceFields(object: ObjectType): { field: string; refObject: ObjectType }[] {
+export function referenceFields(def: ObjectDef | ObjectType): { field: string; refObject: ObjectType }[] {
   const out: { field: string; refObject: ObjectType }[] = [];
-  for (const [field, def] of Object.entries(MODEL[object].fields)) {
-    if (def.refObject !== undefined) out.push({ field, refObject: def.refObject });
+  for (const [field, f] of Object.entries(resolveDef(def).fields)) {
+    if (f.refObject !== undefined) out.push({ field, refObject: f.refObject });
   }
   return out;
 }

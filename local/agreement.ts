@@ -2,7 +2,14 @@
 // and checks each against the canonical store: linked, and equal field by field.
 import { SYSTEMS, type SystemName } from '../connectors/systems.ts';
 import type { Connector, SourceChange } from '../connectors/types.ts';
-import { fieldNames, type ObjectType, objectsInDependencyOrder, referenceFields } from '../engine/index.ts';
+import {
+  fieldNames,
+  type Model,
+  type ObjectType,
+  objectsInDependencyOrder,
+  referenceFields,
+  writesTo,
+} from '../engine/index.ts';
 import type { Store } from '../runtime/store.ts';
 
 export interface ObjectAgreement {
@@ -25,10 +32,13 @@ async function readAll(connector: Connector, object: ObjectType): Promise<Source
 export async function checkAgreement(
   store: Store,
   connectors: Readonly<Record<SystemName, Connector>>,
+  model: Model,
   maxMismatches = 20,
 ): Promise<AgreementReport> {
   const report: AgreementReport = { agree: true, objects: {} };
-  for (const object of objectsInDependencyOrder()) {
+  for (const object of objectsInDependencyOrder(model)) {
+    const def = model[object];
+    if (def === undefined) continue;
     const canonical = await store.listRecords(object);
     const result: ObjectAgreement = { records: {}, canonical: canonical.length, mismatches: [] };
     const note = (m: string) => {
@@ -49,7 +59,7 @@ export async function checkAgreement(
           note(`${system} ${object} ${r.externalId} is not linked to any canonical record`);
       // Reference values: native ids -> canonical ids.
       const refCanonical = new Map<string, string>();
-      for (const { refObject } of referenceFields(object)) {
+      for (const { refObject } of referenceFields(def)) {
         const natives = rows.flatMap((r) => Object.values(r.refs).filter((v): v is string => v !== null));
         for (const [n, c] of await store.getLinks(system, refObject, natives)) refCanonical.set(n, c);
       }
@@ -60,9 +70,17 @@ export async function checkAgreement(
           note(`${object} ${record.id} is missing in ${system}`);
           continue;
         }
-        for (const field of fieldNames(object)) {
+        for (const field of fieldNames(def)) {
+          const fieldDef = def.fields[field];
+          // A field that does not flow into this system may rightly differ there.
+          if (
+            fieldDef === undefined ||
+            !writesTo(fieldDef, system) ||
+            !(field in row.fields || field in row.refs)
+          )
+            continue;
           const want = record.fields[field]?.value ?? null;
-          const isRef = referenceFields(object).some((r) => r.field === field);
+          const isRef = referenceFields(def).some((r) => r.field === field);
           const native = isRef ? (row.refs[field] ?? null) : undefined;
           const got = isRef
             ? native === null || native === undefined

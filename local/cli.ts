@@ -1,7 +1,9 @@
 // The fieldsync command line: one-shot and continuous sync on the embedded stack, the sandbox demo.
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG } from '../config/default.ts';
+import { loadConfigFile, type ResolvedConfig } from '../config/index.ts';
 import { CONNECTORS } from '../connectors/registry.ts';
 import { SYSTEMS, type SystemName } from '../connectors/systems.ts';
 import type { Connector } from '../connectors/types.ts';
@@ -10,6 +12,11 @@ import { onTelemetry, type TelemetryEvent } from '../runtime/telemetry.ts';
 import { type HubSpotSandbox, startHubSpotSandbox } from '../sandboxes/hubspot/index.ts';
 import { type SalesforceSandbox, startSalesforceSandbox } from '../sandboxes/salesforce/index.ts';
 import { type AgreementReport, checkAgreement } from './agreement.ts';
+import { auditCommand, parseAuditTarget } from './commands/audit.ts';
+import { conflictsCommand } from './commands/conflicts.ts';
+import { exportCommand } from './commands/export.ts';
+import { importCommand, openInput, readExportLines } from './commands/import.ts';
+import { withState } from './commands/state.ts';
 import { type EmbeddedStack, startEmbedded } from './stack.ts';
 import { collect, formatTable, type RunSummary } from './summary.ts';
 
@@ -21,6 +28,12 @@ usage:
                                one full cycle (poll every system, drain the queues, write back), then exit
   fieldsync dev                sync continuously (poll every FIELDSYNC_POLL_INTERVAL_SECONDS, default 15)
   fieldsync sandbox            run the Salesforce and HubSpot sandboxes and print how to point fieldsync at them
+  fieldsync audit <system>:<object>:<id> [--json]
+                               a record's current fields and its field history (also takes a canonical id: contact_...)
+  fieldsync conflicts [--json] fields edited on both sides (both values, which was kept) and ambiguous matches
+  fieldsync export [--out file]
+                               the local state as JSON lines (stdout by default; progress on stderr)
+  fieldsync import [--in file] read such JSON lines (stdin by default) into an empty state dir
   fieldsync help
 
 environment:
@@ -31,13 +44,36 @@ environment:
 
 type Out = (line: string) => void;
 
+/** `--config <path>` may stand anywhere; it becomes FIELDSYNC_CONFIG for the handlers too. */
+function extractConfigFlag(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { args: string[]; env: NodeJS.ProcessEnv } {
+  const args: string[] = [];
+  let path: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--config') {
+      path = argv[++i];
+      if (path === undefined) throw new ConfigError('--config needs a path');
+    } else if (a.startsWith('--config=')) path = a.slice('--config='.length);
+    else args.push(a);
+  }
+  if (path === undefined && (env.FIELDSYNC_CONFIG ?? '') === '' && existsSync('fieldsync.config.ts'))
+    path = 'fieldsync.config.ts';
+  return { args, env: path === undefined ? env : { ...env, FIELDSYNC_CONFIG: resolve(path) } };
+}
+
 export async function main(
   argv: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
+  baseEnv: NodeJS.ProcessEnv = process.env,
   out: Out = console.log,
 ): Promise<number> {
-  const [command = 'help', ...rest] = argv;
+  let env = baseEnv;
   try {
+    const parsed = extractConfigFlag(argv, baseEnv);
+    env = parsed.env;
+    const [command = 'help', ...rest] = parsed.args;
     switch (command) {
       case 'start':
         return hasCredentials(env) ? await dev(env, out) : await demo(env, out);
@@ -56,6 +92,46 @@ export async function main(
         return await dev(env, out);
       case 'sandbox':
         return await sandbox(out);
+      case 'audit': {
+        const { values, positionals } = parseArgs({
+          args: [...rest],
+          options: { json: { type: 'boolean' } },
+          allowPositionals: true,
+          strict: true,
+        });
+        const [arg, ...extra] = positionals;
+        if (arg === undefined || extra.length > 0)
+          throw new ConfigError(
+            'audit needs one record: <system>:<object>:<id> or a canonical id (contact_...)',
+          );
+        const target = parseAuditTarget(arg);
+        await withState(stateDir(env), {}, (s) => auditCommand(s.store, target, values.json === true, out));
+        return 0;
+      }
+      case 'conflicts': {
+        const { values } = parseArgs({
+          args: [...rest],
+          options: { json: { type: 'boolean' } },
+          strict: true,
+        });
+        await withState(stateDir(env), {}, (s) => conflictsCommand(s.store, values.json === true, out));
+        return 0;
+      }
+      case 'export': {
+        const { values } = parseArgs({ args: [...rest], options: { out: { type: 'string' } }, strict: true });
+        const target =
+          values.out === undefined ? { stdout: process.stdout } : { outFile: resolve(values.out) };
+        await withState(stateDir(env), {}, (s) => exportCommand(s.store, target, console.error));
+        return 0;
+      }
+      case 'import': {
+        const { values } = parseArgs({ args: [...rest], options: { in: { type: 'string' } }, strict: true });
+        const input = openInput(values.in, process.stdin);
+        const items = await readExportLines(input.stream, input.name);
+        const dir = stateDir(env);
+        await withState(dir, { create: true }, (s) => importCommand(s.store, items, dir, console.error));
+        return 0;
+      }
       case 'help':
       case '--help':
       case '-h':
@@ -99,15 +175,30 @@ function credentialEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-/** Validate the settings before anything starts: one clear line on a bad value. */
-function requireCredentials(env: NodeJS.ProcessEnv): Record<string, string> {
+/** Validate the settings and the config before anything starts: one clear line on a bad value. */
+async function requireSettings(
+  env: NodeJS.ProcessEnv,
+): Promise<{ creds: Record<string, string>; config: ResolvedConfig }> {
+  const config = await cliConfig(env);
   const creds = credentialEnv(env);
   credentialsFrom(creds);
-  return creds;
+  return { creds: withConfigPath(creds, env), config };
+}
+
+/** The config named by --config / FIELDSYNC_CONFIG, else the built-in one; validated. */
+export async function cliConfig(env: NodeJS.ProcessEnv): Promise<ResolvedConfig> {
+  const path = env.FIELDSYNC_CONFIG;
+  return path === undefined || path === '' ? DEFAULT_CONFIG : loadConfigFile(path);
+}
+
+/** The handlers load the same config file: pass its path on with the credentials. */
+function withConfigPath(vars: Record<string, string>, env: NodeJS.ProcessEnv): Record<string, string> {
+  const path = env.FIELDSYNC_CONFIG;
+  return path === undefined || path === '' ? vars : { ...vars, FIELDSYNC_CONFIG: path };
 }
 
 async function syncOnce(env: NodeJS.ProcessEnv, json: boolean, out: Out): Promise<number> {
-  const creds = requireCredentials(env);
+  const { creds } = await requireSettings(env);
   const stack = await startEmbedded({ stateDir: stateDir(env), credentials: creds });
   const run = collect();
   try {
@@ -165,7 +256,7 @@ function progressLine(e: TelemetryEvent): string | undefined {
 }
 
 async function dev(env: NodeJS.ProcessEnv, out: Out): Promise<number> {
-  const creds = requireCredentials(env);
+  const { creds } = await requireSettings(env);
   const intervalSeconds = Number(env.FIELDSYNC_POLL_INTERVAL_SECONDS ?? 15);
   if (!Number.isFinite(intervalSeconds) || intervalSeconds < 1)
     throw new ConfigError('FIELDSYNC_POLL_INTERVAL_SECONDS must be a number of seconds >= 1');
@@ -243,9 +334,12 @@ async function sandbox(out: Out): Promise<number> {
   return 0;
 }
 
-function freshConnectors(creds: Record<string, string>): Record<SystemName, Connector> {
+function freshConnectors(
+  creds: Record<string, string>,
+  config: ResolvedConfig,
+): Record<SystemName, Connector> {
   const c = credentialsFrom(creds);
-  return { salesforce: CONNECTORS.salesforce(c), hubspot: CONNECTORS.hubspot(c) };
+  return { salesforce: CONNECTORS.salesforce(c, config), hubspot: CONNECTORS.hubspot(c, config) };
 }
 
 function describeAgreement(report: AgreementReport): string[] {
@@ -275,16 +369,17 @@ async function demo(env: NodeJS.ProcessEnv, out: Out): Promise<number> {
     `  hubspot    ${hs.url}: ${hs.list('companies').length} companies, ${hs.list('contacts').length} contacts`,
   );
   out(`  state in ${dir}`);
-  const stack = await startEmbedded({ stateDir: dir, credentials: boxes.env });
+  const config = await cliConfig(env);
+  const stack = await startEmbedded({ stateDir: dir, credentials: withConfigPath(boxes.env, env) });
   const run = collect();
   const off = onTelemetry((e) => {
     const line = progressLine(e);
     if (line !== undefined) out(line);
   });
-  const connectors = freshConnectors(boxes.env);
+  const connectors = freshConnectors(boxes.env, config);
   let report: AgreementReport | undefined;
   try {
-    report = await syncUntilAgreed(stack, connectors, out, 'initial sync');
+    report = await syncUntilAgreed(stack, connectors, config, out, 'initial sync');
 
     out('');
     out('User edits: the same contact edited in both systems, different fields and one field on both sides.');
@@ -296,7 +391,7 @@ async function demo(env: NodeJS.ProcessEnv, out: Out): Promise<number> {
       out(
         `  hubspot:    ${edited.hsId} phone -> ${JSON.stringify(edited.phone)}, lastname -> ${JSON.stringify(edited.hsLast)} (later)`,
       );
-      report = await syncUntilAgreed(stack, connectors, out, 'after edits');
+      report = await syncUntilAgreed(stack, connectors, config, out, 'after edits');
       const after = sf.get('Contact', edited.sfId);
       out(
         `  now in salesforce: Title ${JSON.stringify(after?.Title)}, Phone ${JSON.stringify(after?.Phone)}, LastName ${JSON.stringify(after?.LastName)}`,
@@ -319,6 +414,7 @@ async function demo(env: NodeJS.ProcessEnv, out: Out): Promise<number> {
 async function syncUntilAgreed(
   stack: EmbeddedStack,
   connectors: Record<SystemName, Connector>,
+  config: ResolvedConfig,
   out: Out,
   label: string,
 ): Promise<AgreementReport> {
@@ -326,7 +422,7 @@ async function syncUntilAgreed(
   for (let round = 1; round <= 5; round++) {
     out(`[${label}, cycle ${round}]`);
     await cycle(stack);
-    report = await checkAgreement(stack.store, connectors);
+    report = await checkAgreement(stack.store, connectors, config.model);
     if (report.agree) {
       out(`  both systems agree after cycle ${round}`);
       return report;

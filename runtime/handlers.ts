@@ -1,8 +1,10 @@
 // Lambda handler factories. Each function file in functions/ wires one of these to its connector;
 // the env is read when the factory runs (cold start), so a missing variable fails at once.
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { SYSTEM_PRIORITY, SYSTEMS } from '../connectors/systems.ts';
+import type { ResolvedConfig } from '../config/index.ts';
+import { SYSTEMS } from '../connectors/systems.ts';
 import type { Connector } from '../connectors/types.ts';
+import { objectsInDependencyOrder } from '../engine/index.ts';
 import { requireEnv, writeQueueEnv } from './config.ts';
 import { emptyIngestReport, type IngestReport, ingestChanges } from './ingest.ts';
 import { logger, sqsBatchHandler } from './lambda.ts';
@@ -11,12 +13,12 @@ import { type PollReport, pollSystem } from './poll.ts';
 import { SqsQueue } from './queue.ts';
 import { DynamoStore } from './store.ts';
 import { callsSince, emitTelemetry } from './telemetry.ts';
-import { writeSignals } from './write.ts';
+import { emptyWriteReport, writeSignals } from './write.ts';
 
-/** Two different values for one field within this window are recorded as a conflict. */
-export const CONFLICT_SKEW_MS = 5_000;
-
-export function createPollHandler(connector: Connector): (event?: unknown) => Promise<PollReport> {
+export function createPollHandler(
+  connector: Connector,
+  config: ResolvedConfig,
+): (event?: unknown) => Promise<PollReport> {
   const deps = {
     store: new DynamoStore(requireEnv('TABLE_NAME')),
     queue: new SqsQueue(),
@@ -26,7 +28,10 @@ export function createPollHandler(connector: Connector): (event?: unknown) => Pr
   // Scheduled by EventBridge Scheduler; the event carries nothing we need.
   return async () => {
     const before = connector.stats();
-    const report = await pollSystem(deps);
+    const report = await pollSystem(
+      deps,
+      config.objects.length > 0 ? objectsInDependencyOrder(config.model) : [],
+    );
     emitTelemetry({
       kind: 'poll',
       system: connector.system,
@@ -38,13 +43,14 @@ export function createPollHandler(connector: Connector): (event?: unknown) => Pr
   };
 }
 
-export function createIngestHandler(): (event: SQSEvent) => Promise<SQSBatchResponse> {
+export function createIngestHandler(config: ResolvedConfig): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const deps = {
     store: new DynamoStore(requireEnv('TABLE_NAME')),
     queue: new SqsQueue(),
     writeQueues: Object.fromEntries(SYSTEMS.map((s) => [s, requireEnv(writeQueueEnv(s))])),
     ingestQueueUrl: requireEnv('INGEST_QUEUE_URL'),
-    merge: { priority: SYSTEM_PRIORITY, skewMs: CONFLICT_SKEW_MS },
+    model: config.model,
+    merge: { priority: config.priority, skewMs: config.skewMs },
     now: Date.now,
   };
   return async (event) => {
@@ -73,17 +79,21 @@ export function createIngestHandler(): (event: SQSEvent) => Promise<SQSBatchResp
   };
 }
 
-export function createWriteHandler(connector: Connector): (event: SQSEvent) => Promise<SQSBatchResponse> {
+export function createWriteHandler(
+  connector: Connector,
+  config: ResolvedConfig,
+): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const deps = {
     store: new DynamoStore(requireEnv('TABLE_NAME')),
     queue: new SqsQueue(),
     connector,
     writeQueueUrl: requireEnv(writeQueueEnv(connector.system)),
+    model: config.model,
     now: Date.now,
   };
   return async (event) => {
     const before = connector.stats();
-    const totals = { signalled: 0, created: 0, updated: 0, failed: 0, retried: 0, waiting: 0 };
+    const totals = emptyWriteReport();
     const handler = sqsBatchHandler(writeSignalSchema, async (messages) => {
       const r = await writeSignals(
         deps,

@@ -7,8 +7,10 @@ import {
   emptyRecord,
   type FieldValue,
   type MergeContext,
+  type Model,
   matchKeysOf,
   mergeSnapshot,
+  type ObjectDef,
   type ObjectType,
   objectsInDependencyOrder,
   planWrite,
@@ -26,7 +28,9 @@ export interface IngestDeps {
   /** Every synced system, and its write queue. */
   writeQueues: Readonly<Record<string, string>>;
   ingestQueueUrl: string;
-  merge: Omit<MergeContext, 'now'>;
+  /** The synced objects and their fields, policies and directions (from the config). */
+  model: Model;
+  merge: Omit<MergeContext, 'now' | 'def'>;
   now: () => number;
 }
 
@@ -71,11 +75,12 @@ export async function ingestChanges(
   const toSignal = new Map<string, Map<ObjectType, Set<string>>>();
   const audit: AuditRow[] = [];
 
-  for (const object of objectsInDependencyOrder()) {
+  for (const object of objectsInDependencyOrder(deps.model)) {
+    const def = deps.model[object];
     const group = changes.filter((c) => c.object === object);
-    if (group.length === 0) continue;
-    const snapshots = await resolveRefs(deps, object, group, attempt, deferred);
-    const ids = await resolveIdentity(deps, object, snapshots, report);
+    if (group.length === 0 || def === undefined) continue;
+    const snapshots = await resolveRefs(deps, object, def, group, attempt, deferred);
+    const ids = await resolveIdentity(deps, object, def, snapshots, report);
     const byRecord = new Map<string, SourceSnapshot[]>();
     for (const [i, snap] of snapshots.entries()) {
       const id = ids[i];
@@ -85,12 +90,12 @@ export async function ingestChanges(
     const loaded = await deps.store.getRecords(object, [...byRecord.keys()]);
     // Records are independent: merge and store them concurrently (conditional writes keep each safe).
     const merged = await mapPool([...byRecord], STORE_CONCURRENCY, ([id, snaps]) =>
-      mergeAndStore(deps, object, id, loaded.get(id), snaps, report, audit),
+      mergeAndStore(deps, object, def, id, loaded.get(id), snaps, report, audit),
     );
     for (const record of merged) {
       const id = record.id;
       for (const system of Object.keys(deps.writeQueues)) {
-        if (planWrite(record, system).op === 'none') continue;
+        if (planWrite(record, system, def).op === 'none') continue;
         const perObject = toSignal.get(system) ?? new Map<ObjectType, Set<string>>();
         perObject.set(object, (perObject.get(object) ?? new Set<string>()).add(id));
         toSignal.set(system, perObject);
@@ -132,11 +137,12 @@ interface ResolvedSnapshot {
 async function resolveRefs(
   deps: IngestDeps,
   object: ObjectType,
+  def: ObjectDef,
   group: readonly SourceChange[],
   attempt: number,
   deferred: SourceChange[],
 ): Promise<ResolvedSnapshot[]> {
-  const refs = referenceFields(object);
+  const refs = referenceFields(def);
   const resolved = new Map<string, Map<string, string>>();
   for (const { refObject } of refs) {
     for (const system of new Set(group.map((c) => c.system))) {
@@ -185,6 +191,7 @@ async function resolveRefs(
 async function resolveIdentity(
   deps: IngestDeps,
   object: ObjectType,
+  def: ObjectDef,
   snapshots: readonly ResolvedSnapshot[],
   report: IngestReport,
 ): Promise<(string | undefined)[]> {
@@ -200,7 +207,7 @@ async function resolveIdentity(
     const own = canonicalIdFor(change.system, object, change.externalId);
     let chosen = change.fieldsyncId ?? own;
     if (change.fieldsyncId === undefined) {
-      for (const key of matchKeysOf(object, snapshot.fields)) {
+      for (const key of matchKeysOf(def, snapshot.fields)) {
         const holder = await deps.store.claimKey(object, key.field, key.value, own);
         if (holder === own) continue;
         // A holder already linked to another record of this system means two records share the key:
@@ -253,6 +260,7 @@ async function resolveIdentity(
 async function mergeAndStore(
   deps: IngestDeps,
   object: ObjectType,
+  def: ObjectDef,
   id: string,
   existing: CanonicalRecord | undefined,
   snaps: readonly SourceSnapshot[],
@@ -267,7 +275,7 @@ async function mergeAndStore(
     const audit: AuditRow[] = [];
     const now = deps.now();
     for (const snap of snaps) {
-      const res = mergeSnapshot(record, snap, { ...deps.merge, now });
+      const res = mergeSnapshot(record, snap, { ...deps.merge, now, def });
       record = res.record;
       changed ||= res.changed;
       report.unchanged += res.unchanged;

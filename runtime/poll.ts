@@ -1,7 +1,7 @@
 // Poll use case: read each object's changes since its cursor, queue them for ingest, and advance the
 // cursor only after the page is durably queued.
 import type { Connector } from '../connectors/types.ts';
-import { type ObjectType, objectsInDependencyOrder } from '../engine/index.ts';
+import type { ObjectType } from '../engine/index.ts';
 import type { IngestMessage } from './messages.ts';
 import { packMessages, type Queue } from './queue.ts';
 import type { Store } from './store.ts';
@@ -20,10 +20,7 @@ export interface PollReport {
   pages: number;
 }
 
-export async function pollSystem(
-  deps: PollDeps,
-  objects: readonly ObjectType[] = objectsInDependencyOrder(),
-): Promise<PollReport> {
+export async function pollSystem(deps: PollDeps, objects: readonly ObjectType[]): Promise<PollReport> {
   const system = deps.connector.system;
   const report: PollReport = { system, polled: {}, pages: 0 };
   // Referenced objects first, so references usually resolve on the first ingest.

@@ -1,5 +1,7 @@
 // Persistence port and its DynamoDB adapter (single table, see DESIGN.md). Records carry their
 // shadows and links, so one conditional write on `version` keeps them consistent.
+
+import { isDeepStrictEqual } from 'node:util';
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
@@ -18,7 +20,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { Cursor } from '../connectors/types.ts';
-import { type CanonicalRecord, type ChangeReason, OBJECT_TYPES, type ObjectType } from '../engine/index.ts';
+import {
+  type CanonicalRecord,
+  CHANGE_REASONS,
+  type ChangeReason,
+  OBJECT_TYPES,
+  type ObjectType,
+} from '../engine/index.ts';
 
 export class VersionConflictError extends Error {
   override name = 'VersionConflictError';
@@ -28,6 +36,26 @@ export class VersionConflictError extends Error {
     this.recordId = recordId;
   }
 }
+
+/** Record-level events in the audit, beside the field decisions (ChangeReason). */
+export const AUDIT_EVENTS = [
+  'created',
+  'linked',
+  'ambiguous',
+  'written',
+  'write-failed',
+  'echo',
+  'deleted',
+  'delete-ignored',
+  'quarantined',
+  'approved',
+  'rejected',
+  'merged',
+  'restored',
+  'forgotten',
+  'relinked',
+] as const;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 export interface AuditRow {
   canonicalId: string;
@@ -39,7 +67,7 @@ export interface AuditRow {
   kept: string | null;
   source: string;
   sourceTime: number;
-  reason: ChangeReason | 'created' | 'linked' | 'ambiguous' | 'written' | 'write-failed';
+  reason: ChangeReason | AuditEvent;
 }
 
 export interface SyncError {
@@ -68,6 +96,14 @@ export interface Store {
   clearError(system: string, object: ObjectType, canonicalId: string): Promise<void>;
   listErrors(): Promise<SyncError[]>;
   listRecords(object: ObjectType): Promise<CanonicalRecord[]>;
+  /** Audit rows of every record, optionally only those with one of `reasons`, in key order. */
+  scanAudit(reasons?: readonly AuditRow['reason'][]): Promise<AuditRow[]>;
+  /** Every item of the table in export form, sorted by kind (EXPORT_KINDS order), then key. */
+  exportItems(onProgress?: (itemsRead: number) => void): Promise<ExportItem[]>;
+  /** Write exported items back (batch writes); the caller checks `isEmpty()` first. */
+  importItems(items: readonly ExportItem[], onProgress?: (itemsWritten: number) => void): Promise<void>;
+  /** True when the table holds no item at all. */
+  isEmpty(): Promise<boolean>;
 }
 
 const AUDIT_TTL_DAYS = 400;
@@ -87,6 +123,16 @@ const recordSchema = z.object({
     z.string(),
     z.object({ values: z.record(z.string(), z.string().nullable()), asOf: z.number() }),
   ),
+  tombstone: z
+    .object({
+      status: z.enum(['deleted', 'quarantined', 'merged', 'forgotten']),
+      system: z.string(),
+      at: z.number(),
+      mergedInto: z.string().optional(),
+    })
+    .optional(),
+  gone: z.record(z.string(), z.number()).optional(),
+  hold: z.object({ reason: z.literal('ambiguous'), detail: z.string() }).optional(),
 });
 
 function parseRecord(item: unknown): CanonicalRecord {
@@ -258,7 +304,7 @@ export class DynamoStore implements Store {
     await this.batchPut(
       rows.map((row, i) => ({
         pk: `AUDIT#${row.canonicalId}`,
-        sk: `${new Date(row.at).toISOString()}#${String(i).padStart(4, '0')}#${row.field}`,
+        sk: auditSortKey(row.at, i, row.field),
         ...row,
         ttl: Math.floor(row.at / 1000) + AUDIT_TTL_DAYS * 86_400,
       })),
@@ -309,7 +355,10 @@ export class DynamoStore implements Store {
     }
   }
 
-  private async scan(prefix: string): Promise<Record<string, unknown>[]> {
+  private async scan(
+    prefix: string,
+    filter?: { expression: string; names?: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -317,8 +366,10 @@ export class DynamoStore implements Store {
       const res = await this.doc.send(
         new ScanCommand({
           TableName: this.table,
-          FilterExpression: 'begins_with(pk, :p)',
-          ExpressionAttributeValues: { ':p': prefix },
+          FilterExpression:
+            filter === undefined ? 'begins_with(pk, :p)' : `begins_with(pk, :p) AND (${filter.expression})`,
+          ExpressionAttributeValues: { ':p': prefix, ...filter?.values },
+          ...(filter?.names === undefined ? {} : { ExpressionAttributeNames: filter.names }),
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
         }),
       );
@@ -335,6 +386,67 @@ export class DynamoStore implements Store {
   async listRecords(object: ObjectType): Promise<CanonicalRecord[]> {
     return (await this.scan(`REC#${object}#`)).map((item) => parseRecord(item.record));
   }
+
+  // Operator commands (fieldsync audit / conflicts / export / import). A Scan reads, and on AWS bills,
+  // the whole table whatever the filter (about 1 RCU per 8 KB read, eventually consistent): fine on
+  // the local state and for an occasional operator run, not for anything on the sync path. On AWS, a
+  // frequent conflicts report would want a sparse GSI keyed on conflict rows instead.
+
+  async scanAudit(reasons?: readonly AuditRow['reason'][]): Promise<AuditRow[]> {
+    const filter =
+      reasons === undefined || reasons.length === 0
+        ? undefined
+        : {
+            expression: `#reason IN (${reasons.map((_, i) => `:r${i}`).join(', ')})`,
+            names: { '#reason': 'reason' },
+            values: Object.fromEntries(reasons.map((r, i) => [`:r${i}`, r])),
+          };
+    const items = await this.scan('AUDIT#', filter);
+    items.sort((a, b) => compareKeys(itemKeyOf(a), itemKeyOf(b)));
+    return items.map((item) => auditRowSchema.parse(item));
+  }
+
+  async exportItems(onProgress?: (itemsRead: number) => void): Promise<ExportItem[]> {
+    const read: { kind: number; key: ItemKey; item: ExportItem }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      this.count('Scan');
+      const res = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const raw of res.Items ?? []) {
+        const item = toExportItem(raw);
+        read.push({ kind: EXPORT_KINDS.indexOf(item.kind), key: itemKeyOf(raw), item });
+      }
+      onProgress?.(read.length);
+      start = res.LastEvaluatedKey;
+    } while (start !== undefined);
+    read.sort((a, b) => a.kind - b.kind || compareKeys(a.key, b.key));
+    return read.map((r) => r.item);
+  }
+
+  async importItems(
+    items: readonly ExportItem[],
+    onProgress?: (itemsWritten: number) => void,
+  ): Promise<void> {
+    const stored = items.map(toStoredItem);
+    for (let i = 0; i < stored.length; i += 1000) {
+      await this.batchPut(stored.slice(i, i + 1000));
+      onProgress?.(Math.min(stored.length, i + 1000));
+    }
+  }
+
+  async isEmpty(): Promise<boolean> {
+    this.count('Scan');
+    const res = await this.doc.send(
+      new ScanCommand({ TableName: this.table, Limit: 1, ConsistentRead: true }),
+    );
+    return (res.Items ?? []).length === 0;
+  }
 }
 
 const auditRowSchema = z.object({
@@ -347,17 +459,7 @@ const auditRowSchema = z.object({
   kept: z.string().nullable(),
   source: z.string(),
   sourceTime: z.number(),
-  reason: z.enum([
-    'edit',
-    'conflict-won',
-    'conflict-lost',
-    'older',
-    'created',
-    'linked',
-    'ambiguous',
-    'written',
-    'write-failed',
-  ]),
+  reason: z.enum([...CHANGE_REASONS, ...AUDIT_EVENTS]),
 });
 
 const syncErrorSchema = z.object({
@@ -368,6 +470,166 @@ const syncErrorSchema = z.object({
   message: z.string(),
   at: z.number(),
 });
+
+/** Audit sort key: time, then the row's position in its batch, then the field. */
+function auditSortKey(at: number, seq: number, field: string): string {
+  return `${new Date(at).toISOString()}#${String(seq).padStart(4, '0')}#${field}`;
+}
+
+/** The item kinds of the table, in export order. */
+export const EXPORT_KINDS = ['record', 'link', 'key', 'cursor', 'audit', 'error'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+const nonEmpty = z.string().min(1);
+const keyPart = nonEmpty.regex(/^[^#]*$/, 'must not contain #');
+
+/** One table item in export form (`fieldsync export` writes one per line, `import` reads them back). */
+export const exportItemSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('record'), record: recordSchema }),
+  z.object({
+    kind: z.literal('link'),
+    system: keyPart,
+    object: z.enum(OBJECT_TYPES),
+    externalId: nonEmpty,
+    canonicalId: nonEmpty,
+  }),
+  z.object({
+    kind: z.literal('key'),
+    object: z.enum(OBJECT_TYPES),
+    field: keyPart,
+    value: nonEmpty,
+    canonicalId: nonEmpty,
+  }),
+  z.object({
+    kind: z.literal('cursor'),
+    system: keyPart,
+    object: z.enum(OBJECT_TYPES),
+    cursor: z.record(z.string(), z.union([z.string(), z.number()])),
+    updatedAt: z.string().optional(),
+  }),
+  auditRowSchema.extend({
+    kind: z.literal('audit'),
+    canonicalId: nonEmpty,
+    at: z.number().int().min(0).max(8.64e15),
+    field: keyPart,
+    seq: z.number().int().min(0),
+    ttl: z.number().int(),
+  }),
+  syncErrorSchema.extend({ kind: z.literal('error'), system: keyPart, canonicalId: nonEmpty }),
+]);
+export type ExportItem = z.infer<typeof exportItemSchema>;
+
+interface ItemKey {
+  pk: string;
+  sk: string;
+}
+
+function itemKeyOf(raw: Record<string, unknown>): ItemKey {
+  return { pk: String(raw.pk), sk: String(raw.sk) };
+}
+
+function compareKeys(a: ItemKey, b: ItemKey): number {
+  if (a.pk !== b.pk) return a.pk < b.pk ? -1 : 1;
+  return a.sk === b.sk ? 0 : a.sk < b.sk ? -1 : 1;
+}
+
+/** The table item an export item stands for (the layouts the methods above write). */
+function toStoredItem(item: ExportItem): Record<string, unknown> {
+  switch (item.kind) {
+    case 'record':
+      return {
+        ...recKey(item.record.object, item.record.id),
+        version: item.record.version,
+        record: item.record,
+      };
+    case 'link':
+      return {
+        ...linkKey(item.system, item.object, item.externalId),
+        system: item.system,
+        object: item.object,
+        externalId: item.externalId,
+        canonicalId: item.canonicalId,
+      };
+    case 'key':
+      return {
+        pk: `KEY#${item.object}#${item.field}#${item.value}`,
+        sk: 'KEY',
+        canonicalId: item.canonicalId,
+      };
+    case 'cursor':
+      return {
+        pk: `CURSOR#${item.system}#${item.object}`,
+        sk: 'CURSOR',
+        cursor: item.cursor,
+        ...(item.updatedAt === undefined ? {} : { updatedAt: item.updatedAt }),
+      };
+    case 'audit': {
+      const { kind: _kind, seq, ttl, ...row } = item;
+      return { pk: `AUDIT#${row.canonicalId}`, sk: auditSortKey(row.at, seq, row.field), ...row, ttl };
+    }
+    case 'error': {
+      const { kind: _kind, ...error } = item;
+      return { pk: `ERROR#${error.system}`, sk: `${error.object}#${error.canonicalId}`, ...error };
+    }
+  }
+}
+
+/** The key (pk, sk) an export item is stored under: import uses it to reject duplicates. */
+export function exportItemKey(item: ExportItem): ItemKey {
+  return itemKeyOf(toStoredItem(item));
+}
+
+export class ExportError extends Error {
+  override name = 'ExportError';
+}
+
+/** A table item in export form; throws unless the export form stores back as exactly this item. */
+function toExportItem(raw: Record<string, unknown>): ExportItem {
+  const { pk, sk } = itemKeyOf(raw);
+  const parts = pk.split('#');
+  const attrs = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== 'pk' && k !== 'sk'));
+  let candidate: Record<string, unknown>;
+  switch (parts[0]) {
+    case 'REC':
+      candidate = { kind: 'record', record: raw.record };
+      break;
+    case 'LINK':
+      candidate = { ...attrs, kind: 'link' };
+      break;
+    case 'KEY':
+      candidate = {
+        kind: 'key',
+        object: parts[1],
+        field: parts[2],
+        value: parts.slice(3).join('#'),
+        canonicalId: raw.canonicalId,
+      };
+      break;
+    case 'CURSOR':
+      candidate = { ...attrs, kind: 'cursor', system: parts[1], object: parts[2] };
+      break;
+    case 'AUDIT': {
+      const seq = /^[^#]*#(\d+)#/.exec(sk)?.[1];
+      candidate = { ...attrs, kind: 'audit', seq: seq === undefined ? undefined : Number(seq) };
+      break;
+    }
+    case 'ERROR':
+      candidate = { ...attrs, kind: 'error' };
+      break;
+    default:
+      throw new ExportError(`cannot export item ${pk} ${sk}: unknown item kind '${parts[0]}'`);
+  }
+  const parsed = exportItemSchema.safeParse(candidate);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ExportError(
+      `cannot export item ${pk} ${sk}: ${issue === undefined ? 'invalid' : `${issue.path.join('.')} ${issue.message}`}`,
+    );
+  }
+  if (!isDeepStrictEqual(toStoredItem(parsed.data), raw))
+    throw new ExportError(`cannot export item ${pk} ${sk}: it holds attributes this version does not export`);
+  return parsed.data;
+}
 
 function backoff(attempt: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));

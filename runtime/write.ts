@@ -5,6 +5,7 @@ import type { Connector, WriteOp, WriteOutcome } from '../connectors/types.ts';
 import {
   type CanonicalRecord,
   type FieldValue,
+  type Model,
   type ObjectType,
   objectsInDependencyOrder,
   planWrite,
@@ -23,6 +24,8 @@ export interface WriteDeps {
   connector: Connector;
   /** This system's write queue, for signals that must wait (unlinked references, retryable failures). */
   writeQueueUrl: string;
+  /** The synced objects and their fields, policies and directions (from the config). */
+  model: Model;
   now: () => number;
 }
 
@@ -30,6 +33,7 @@ export interface WriteReport {
   signalled: number;
   created: number;
   updated: number;
+  deleted: number;
   failed: number;
   retried: number;
   waiting: number;
@@ -40,23 +44,24 @@ export const MAX_WRITE_ATTEMPTS = 5;
 const STORE_CONCURRENCY = 16;
 
 export function emptyWriteReport(): WriteReport {
-  return { signalled: 0, created: 0, updated: 0, failed: 0, retried: 0, waiting: 0 };
+  return { signalled: 0, created: 0, updated: 0, deleted: 0, failed: 0, retried: 0, waiting: 0 };
 }
 
 export async function writeSignals(deps: WriteDeps, signals: readonly WriteSignal[]): Promise<WriteReport> {
   const system = deps.connector.system;
   const report = emptyWriteReport();
   const attempt = Math.max(0, ...signals.map((s) => s.attempt));
-  for (const object of objectsInDependencyOrder()) {
+  for (const object of objectsInDependencyOrder(deps.model)) {
+    const def = deps.model[object];
     const ids = [...new Set(signals.filter((s) => s.object === object).flatMap((s) => s.ids))];
-    if (ids.length === 0) continue;
+    if (ids.length === 0 || def === undefined) continue;
     report.signalled += ids.length;
     const records = await deps.store.getRecords(object, ids);
     const again = new Map<string, number>();
     const ops: WriteOp[] = [];
     const planned = new Map<string, Record<string, FieldValue>>();
 
-    const refs = referenceFields(object);
+    const refs = referenceFields(def);
     const referenced = new Map<string, CanonicalRecord>();
     for (const { refObject } of refs) {
       const wanted = [...records.values()].flatMap((r) =>
@@ -71,9 +76,14 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
     const nativeOf = (canonical: FieldValue | undefined): string | null | undefined =>
       canonical === null || canonical === undefined ? null : referenced.get(canonical)?.links[system];
 
+    const deletes: { canonicalId: string; externalId: string }[] = [];
     for (const record of records.values()) {
-      const plan = planWrite(record, system);
+      const plan = planWrite(record, system, def);
       if (plan.op === 'none') continue;
+      if (plan.op === 'delete') {
+        deletes.push({ canonicalId: record.id, externalId: plan.externalId });
+        continue;
+      }
       const fields: Record<string, FieldValue> = {};
       const opRefs: Record<string, string | null> = {};
       const previousRefs: Record<string, string | null> = {};
@@ -106,6 +116,7 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
     }
 
     const outcomes = ops.length === 0 ? [] : await deps.connector.write(object, ops);
+    const deleted = deletes.length === 0 ? [] : await deps.connector.delete(object, deletes);
     const audit: AuditRow[] = [];
     await mapPool(outcomes, STORE_CONCURRENCY, async (outcome) => {
       const written = planned.get(outcome.canonicalId) ?? {};
@@ -118,6 +129,14 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       }
       if (outcome.created) report.created++;
       else report.updated++;
+    });
+    await mapPool(deleted, STORE_CONCURRENCY, async (outcome) => {
+      if (!outcome.ok) return handleFailure(deps, object, outcome, attempt, again, report, audit);
+      await storeGone(deps, object, records.get(outcome.canonicalId), outcome.canonicalId);
+      audit.push(
+        auditRow(outcome.canonicalId, object, deps.now(), '*', null, null, system, deps.now(), 'deleted'),
+      );
+      report.deleted++;
     });
     await deps.store.appendAudit(audit);
     if (again.size > 0) {
@@ -195,6 +214,34 @@ async function storeWritten(
     if (attempt > 0) current = (await deps.store.getRecords(object, [id])).get(id);
     if (current === undefined) return;
     const next = { ...recordWritten(current, system, written, externalId), version: current.version + 1 };
+    try {
+      await deps.store.putRecord(next);
+      return;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || attempt >= 8) throw err;
+    }
+  }
+}
+
+/** After a delete in the target: the record is gone there and is never written there again. */
+async function storeGone(
+  deps: WriteDeps,
+  object: ObjectType,
+  loaded: CanonicalRecord | undefined,
+  id: string,
+): Promise<void> {
+  const system = deps.connector.system;
+  let current = loaded;
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 0) current = (await deps.store.getRecords(object, [id])).get(id);
+    if (current === undefined) return;
+    const { [system]: _shadow, ...shadows } = current.shadows;
+    const next = {
+      ...current,
+      shadows,
+      gone: { ...current.gone, [system]: deps.now() },
+      version: current.version + 1,
+    };
     try {
       await deps.store.putRecord(next);
       return;

@@ -64,7 +64,7 @@ describe('fieldsync CLI', () => {
       expect(code).toBe(0);
       expect(stdout).toMatch(/both systems agree after cycle 1/);
       expect(stdout).toMatch(
-        /now in salesforce: Title "Chief Data Officer", Phone "\+1 415 555 0100", LastName "HubSpot-Edit"/,
+        /now in salesforce: Title "Chief Data Officer", Phone "\+14155550100", LastName "HubSpot-Edit"/,
       );
       expect(stdout).toMatch(/^system\s+polled\s+created\s+updated\s+write calls/m);
       expect(stdout).toMatch(/Both sandboxes agree, field by field:/);

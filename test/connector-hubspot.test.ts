@@ -1,16 +1,18 @@
 // The HubSpot connector against the sandbox, through the real @hubspot/api-client.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../config/default.ts';
 import { AuthError, RateLimitError } from '../connectors/errors.ts';
 import { HubSpotConnector, translateError } from '../connectors/hubspot/index.ts';
 import type { Cursor, SourceChange, WriteOp } from '../connectors/types.ts';
 import { type HubSpotSandbox, startHubSpotSandbox } from '../sandboxes/hubspot/index.ts';
 
+const VIEW = DEFAULT_CONFIG.systems.hubspot;
 let sandbox: HubSpotSandbox;
 let connector: HubSpotConnector;
 
 beforeAll(async () => {
   sandbox = await startHubSpotSandbox({ seed: 5, people: 400 });
-  connector = new HubSpotConnector({ accessToken: sandbox.token, baseUrl: sandbox.url, overlapMs: 0 });
+  connector = new HubSpotConnector({ accessToken: sandbox.token, baseUrl: sandbox.url, overlapMs: 0 }, VIEW);
 });
 afterAll(() => sandbox.close());
 
@@ -104,7 +106,7 @@ describe('HubSpotConnector', () => {
   });
 
   it('translates vendor errors: 401 to AuthError, 429 to RateLimitError with its delay', async () => {
-    const bad = new HubSpotConnector({ accessToken: 'wrong', baseUrl: sandbox.url });
+    const bad = new HubSpotConnector({ accessToken: 'wrong', baseUrl: sandbox.url }, VIEW);
     await expect(pollAll(bad, 'company')).rejects.toBeInstanceOf(AuthError);
     const limited = translateError({
       code: 429,

@@ -1,16 +1,21 @@
 // The Salesforce connector against the sandbox, through the real jsforce client.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../config/default.ts';
 import { AuthError } from '../connectors/errors.ts';
 import { SalesforceConnector } from '../connectors/salesforce/index.ts';
 import type { Cursor, SourceChange, WriteOp } from '../connectors/types.ts';
 import { type SalesforceSandbox, startSalesforceSandbox } from '../sandboxes/salesforce/index.ts';
 
+const VIEW = DEFAULT_CONFIG.systems.salesforce;
 let sandbox: SalesforceSandbox;
 let connector: SalesforceConnector;
 
 beforeAll(async () => {
   sandbox = await startSalesforceSandbox({ seed: 3, people: 30, pageSize: 7 });
-  connector = new SalesforceConnector({ instanceUrl: sandbox.url, accessToken: sandbox.token, overlapMs: 0 });
+  connector = new SalesforceConnector(
+    { instanceUrl: sandbox.url, accessToken: sandbox.token, overlapMs: 0 },
+    VIEW,
+  );
 });
 afterAll(() => sandbox.close());
 
@@ -105,7 +110,7 @@ describe('SalesforceConnector', () => {
   });
 
   it('turns a bad session into a non-retryable AuthError', async () => {
-    const bad = new SalesforceConnector({ instanceUrl: sandbox.url, accessToken: 'wrong' });
+    const bad = new SalesforceConnector({ instanceUrl: sandbox.url, accessToken: 'wrong' }, VIEW);
     await expect(pollAll(bad, 'company')).rejects.toBeInstanceOf(AuthError);
     const outcomes = await bad.write('company', [op('c1', { name: 'X' })]);
     expect(outcomes[0]).toMatchObject({ ok: false, retryable: false, code: 'INVALID_SESSION_ID' });

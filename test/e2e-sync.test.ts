@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../config/default.ts';
 import { CONNECTORS } from '../connectors/registry.ts';
 import { normalizeDomain, normalizeEmail } from '../engine/index.ts';
 import { checkAgreement } from '../local/agreement.ts';
@@ -39,10 +40,10 @@ function writeCalls(s: RunSummary): Record<string, number> {
 
 async function agreement() {
   const connectors = {
-    salesforce: CONNECTORS.salesforce(credentialsFrom(boxes.env)),
-    hubspot: CONNECTORS.hubspot(credentialsFrom(boxes.env)),
+    salesforce: CONNECTORS.salesforce(credentialsFrom(boxes.env), DEFAULT_CONFIG),
+    hubspot: CONNECTORS.hubspot(credentialsFrom(boxes.env), DEFAULT_CONFIG),
   };
-  return checkAgreement(stack.store, connectors);
+  return checkAgreement(stack.store, connectors, DEFAULT_CONFIG.model);
 }
 
 /** Let the second pass (Salesforce stamps whole seconds) so a later edit has a later timestamp. */
@@ -129,7 +130,7 @@ describe('embedded two-way sync', () => {
 
     expect(boxes.salesforce.get('Contact', sfContact.Id)).toMatchObject({
       Title: 'Head of RevOps',
-      Phone: '+1 415 555 0199',
+      Phone: '+14155550199',
     });
     expect(boxes.hubspot.get('contacts', hsContact.id)?.properties).toMatchObject({
       jobtitle: 'Head of RevOps',

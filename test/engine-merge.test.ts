@@ -51,7 +51,7 @@ function merge(record: CanonicalRecord, s: SourceSnapshot, ctx: Ctx, now = 1_000
 /** Bring `system` to the canonical values, as the writer does after a successful batch write. */
 function write(record: CanonicalRecord, system: System): CanonicalRecord {
   const plan = planWrite(record, system);
-  if (plan.op === 'none') return record;
+  if (plan.op !== 'create' && plan.op !== 'update') return record;
   return recordWritten(
     record,
     system,
@@ -126,7 +126,7 @@ describe('mergeSnapshot', () => {
         const twice = merge(once.record, s, ctx, 101);
         expect(twice.record).toEqual(once.record);
         expect(twice.changed).toBe(false);
-        expect(twice.changes).toEqual([]);
+        expect(twice.changes.filter((c) => c.reason !== 'blank-ignored')).toEqual([]);
       }),
       { numRuns: 4000 },
     );
@@ -168,7 +168,10 @@ describe('mergeSnapshot', () => {
         for (const field of FIELDS) {
           const prev = record.fields[field];
           const next = result.record.fields[field];
-          const fieldChanges = result.changes.filter((c) => c.field === field);
+          // Blank-on-first-sight decisions are audited but change nothing.
+          const fieldChanges = result.changes.filter(
+            (c) => c.field === field && c.reason !== 'blank-ignored',
+          );
           if (!Object.hasOwn(s.fields, field)) {
             expect(next).toEqual(prev);
             expect(fieldChanges).toEqual([]);
@@ -228,7 +231,7 @@ describe('echo suppression', () => {
         fc.boolean(),
         ({ ctx, record }, system, delay, wholeRecord) => {
           const plan = planWrite(record, system);
-          fc.pre(plan.op !== 'none');
+          fc.pre(plan.op === 'create' || plan.op === 'update');
           const externalId = plan.op === 'create' ? EXTERNAL_ID[system] : plan.externalId;
           const written = recordWritten(record, system, plan.fields, externalId);
           expect(written.fields).toEqual(record.fields);
@@ -238,7 +241,7 @@ describe('echo suppression', () => {
           const echoFields = wholeRecord ? fullState(written, system) : plan.fields;
           const echo = merge(written, snapshot(system, asOf + delay, echoFields), ctx);
           expect(echo.stale).toBe(false);
-          expect(echo.changes).toEqual([]);
+          expect(echo.changes.filter((c) => c.reason !== 'blank-ignored')).toEqual([]);
           expect(echo.record.fields).toEqual(written.fields);
           if (!wholeRecord) expect(echo.unchanged).toBe(Object.keys(plan.fields).length);
           expect(planWrite(echo.record, system)).toEqual({ op: 'none' });
@@ -263,7 +266,7 @@ describe('echo suppression', () => {
         });
         for (const echo of echoes) {
           const result = merge(record, echo, ctx, 2_000);
-          expect(result.changes).toEqual([]);
+          expect(result.changes.filter((c) => c.reason !== 'blank-ignored')).toEqual([]);
           expect(result.record.fields).toEqual(record.fields);
           record = result.record;
         }
@@ -424,7 +427,7 @@ describe('last writer wins per field', () => {
         const edits = { ...e, hs: { ...e.hs, field: e.sf.field, value: e.sf.value } };
         const { first, second, record } = mergeBoth(edits, sfFirst);
         expect(first.changes.map((c) => c.reason)).toEqual(['edit']);
-        expect(second.changes).toEqual([]);
+        expect(second.changes.filter((c) => c.reason !== 'blank-ignored')).toEqual([]);
         expect(record.fields[e.sf.field]?.value).toBe(e.sf.value);
         expect(planWrite(record, 'salesforce')).toEqual({ op: 'none' });
         expect(planWrite(record, 'hubspot')).toEqual({ op: 'none' });
@@ -458,7 +461,7 @@ describe('blanks', () => {
   it('a blank from a system that never held the field does not erase the canonical value', () => {
     const result = merge(sfWithTitle(), snapshot('hubspot', 500, { title: null }, { title: 500 }), ctx);
     expect(result.record.fields.title).toMatchObject({ value: 'CTO', source: 'salesforce', sourceTime: 100 });
-    expect(result.changes).toEqual([]);
+    expect(result.changes.filter((c) => c.reason !== 'blank-ignored')).toEqual([]);
     // HubSpot is now known to hold a blank, so it is sent the value.
     expect(planWrite(result.record, 'hubspot')).toEqual({
       op: 'update',
@@ -558,7 +561,7 @@ describe('planWrite', () => {
           if (plan.op === 'update')
             for (const [field, value] of Object.entries(plan.fields))
               expect(value).not.toBe(held[field] ?? null);
-          if (plan.op !== 'none') {
+          if (plan.op === 'create' || plan.op === 'update') {
             const after = recordWritten(record, system, plan.fields, externalId ?? EXTERNAL_ID[system]);
             expect(after.fields).toEqual(record.fields);
             expect(after.shadows[system]?.asOf).toBe(record.shadows[system]?.asOf ?? 0);

@@ -140,7 +140,10 @@ describe('normalizeValue', () => {
     expect(normalizeValue('email', ' A@B.C ')).toBe('a@b.c');
     expect(normalizeValue('domain', 'https://www.Acme.com/about')).toBe('acme.com');
     expect(normalizeValue('string', '  Ada  ')).toBe('Ada');
-    expect(normalizeValue('phone', ' +1 (555) 010-0000 ')).toBe('+1 (555) 010-0000');
+    expect(normalizeValue('phone', ' +1 (555) 010-0000 ')).toBe('+15550100000');
+    expect(normalizeValue('phone', '(415) 555-0100')).toBe('+14155550100');
+    expect(normalizeValue('phone', '030 1234567', { defaultCountry: 'DE' })).toBe('+49301234567');
+    expect(normalizeValue('phone', 'ext. 12')).toBe('ext. 12');
     expect(normalizeValue('reference', ' co_abc ')).toBe('co_abc');
     expect(normalizeValue('string', 42)).toBe('42');
     expect(normalizeValue('phone', 15550100)).toBe('15550100');

@@ -3,6 +3,7 @@
 import { Client } from '@hubspot/api-client';
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/objects/index.js';
 import { z } from 'zod';
+import type { SystemObject, SystemView } from '../../config/index.ts';
 import type { ObjectType } from '../../engine/index.ts';
 import { AuthError, ConnectorError, isNetworkError, RateLimitError } from '../errors.ts';
 import {
@@ -11,19 +12,22 @@ import {
   type Cursor,
   chunk,
   failAll,
+  type NativeField,
   type PollPage,
   type SourceChange,
   type WriteOp,
   type WriteOutcome,
 } from '../types.ts';
 import {
-  ASSOCIATIONS,
   FIELDSYNC_ID_PROPERTY,
   type HubSpotObject,
-  MAPPING,
   modifiedAtOf,
+  modifiedProperty,
+  objectView,
   readProperties,
+  type SearchFilter,
   SYSTEM,
+  searchFilters,
   toChange,
   toProperties,
 } from './mapping.ts';
@@ -73,6 +77,17 @@ const associationReadSchema = z.object({
           associationTypes: z.array(z.object({ typeId: z.number().optional() })).optional(),
         }),
       ),
+    }),
+  ),
+});
+
+const propertiesSchema = z.object({
+  results: z.array(
+    z.object({
+      name: z.string(),
+      type: z.string(),
+      hasUniqueValue: z.boolean().optional(),
+      options: z.array(z.object({ value: z.string() })).optional(),
     }),
   ),
 });
@@ -133,8 +148,11 @@ export class HubSpotConnector implements Connector {
   private readonly counter = new CallCounter(translateError);
   private readonly overlapMs: number;
   private lastSearchAt = 0;
+  private readonly view: SystemView;
 
-  constructor(config: HubSpotConfig) {
+  /** `view`: what the config syncs in HubSpot (objects, properties, associations, filters). */
+  constructor(config: HubSpotConfig, view: SystemView) {
+    this.view = view;
     // numberOfApiCallRetries is the total number of attempts (SDK RetryDecorator); it retries 5xx and
     // the ten-secondly 429. Keep every Client in a process on the same settings: the SDK's decorators are a singleton.
     this.client = new Client({
@@ -150,7 +168,7 @@ export class HubSpotConnector implements Connector {
   }
 
   async *poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage> {
-    const m = MAPPING[object];
+    const o = objectView(this.view, object);
     const parsed =
       cursor === undefined || Object.keys(cursor).length === 0 ? undefined : cursorSchema.safeParse(cursor);
     if (parsed !== undefined && !parsed.success)
@@ -169,13 +187,13 @@ export class HubSpotConnector implements Connector {
       // Without an overlap, the cursor is exact: skip what it already covers (same time, id not after it).
       const covered = this.overlapMs === 0 ? parsed?.data : undefined;
       const records = res.results.filter(
-        (r) => covered === undefined || !coveredBy(covered, r, modifiedAtOf(object, r)),
+        (r) => covered === undefined || !coveredBy(covered, r, modifiedAtOf(o, r)),
       );
       const refs = await this.readRefs(
         object,
         records.map((r) => r.id),
       );
-      const changes = records.map((r) => toChange(object, r, refs.get(r.id) ?? {}));
+      const changes = records.map((r) => toChange(object, o, r, refs.get(r.id) ?? {}, this.view));
       this.counter.recordsRead += changes.length;
       const lastChange = changes.at(-1);
       if (lastChange !== undefined) current = { ts: lastChange.modifiedAt, id: lastChange.externalId };
@@ -193,7 +211,7 @@ export class HubSpotConnector implements Connector {
           throw new ConnectorError(
             SYSTEM,
             'WINDOW_TOO_DENSE',
-            `more than ${SEARCH_CAP} ${m.objectType} share one modification time`,
+            `more than ${SEARCH_CAP} ${o.native} share one modification time`,
             {
               retryable: false,
             },
@@ -206,22 +224,27 @@ export class HubSpotConnector implements Connector {
   }
 
   private async search(object: ObjectType, from: number, after: number) {
-    const m = MAPPING[object];
+    const o = objectView(this.view, object);
     const wait = this.lastSearchAt + SEARCH_SPACING_MS - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     this.lastSearchAt = Date.now();
     // CRM search: POST /crm/v3/objects/{type}/search, ascending by last-modified, ties by id (ascending).
     const res = await this.counter.call('search', () =>
-      this.client.crm.objects.searchApi.doSearch(m.objectType, {
+      this.client.crm.objects.searchApi.doSearch(o.native, {
         filterGroups: [
           {
             filters: [
-              { propertyName: m.modifiedProperty, operator: FilterOperatorEnum.Gte, value: String(from) },
+              {
+                propertyName: modifiedProperty(o.native),
+                operator: FilterOperatorEnum.Gte,
+                value: String(from),
+              },
+              ...searchFilters(o.filters).map((f) => ({ ...f, operator: OPERATORS[f.operator] })),
             ],
           },
         ],
-        sorts: [m.modifiedProperty],
-        properties: readProperties(object),
+        sorts: [modifiedProperty(o.native)],
+        properties: readProperties(o),
         limit: SEARCH_PAGE,
         after: String(after),
       }),
@@ -235,9 +258,10 @@ export class HubSpotConnector implements Connector {
     ids: readonly string[],
   ): Promise<Map<string, Record<string, string | null>>> {
     const out = new Map<string, Record<string, string | null>>();
-    const assoc = ASSOCIATIONS[object];
-    if (assoc === undefined || ids.length === 0) return out;
-    const from = MAPPING[object].objectType;
+    const o = objectView(this.view, object);
+    const assoc = associationsOf(o);
+    if (ids.length === 0) return out;
+    const from = o.native;
     for (const [field, toType] of Object.entries(assoc)) {
       for (const id of ids) out.set(id, { ...(out.get(id) ?? {}), [field]: null });
       for (const part of chunk(ids, BATCH_LIMIT)) {
@@ -265,13 +289,13 @@ export class HubSpotConnector implements Connector {
   }
 
   async read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]> {
-    const m = MAPPING[object];
+    const o = objectView(this.view, object);
     const records: HubSpotObject[] = [];
     for (const part of chunk(ids, BATCH_LIMIT)) {
       const res = await this.counter.call('read', () =>
-        this.client.crm.objects.batchApi.read(m.objectType, {
+        this.client.crm.objects.batchApi.read(o.native, {
           inputs: part.map((id) => ({ id })),
-          properties: readProperties(object),
+          properties: readProperties(o),
           propertiesWithHistory: [],
         }),
       );
@@ -282,23 +306,75 @@ export class HubSpotConnector implements Connector {
       records.map((r) => r.id),
     );
     this.counter.recordsRead += records.length;
-    return records.map((r) => toChange(object, r, refs.get(r.id) ?? {}));
+    return records.map((r) => toChange(object, o, r, refs.get(r.id) ?? {}, this.view));
+  }
+
+  async delete(
+    object: ObjectType,
+    ids: readonly { canonicalId: string; externalId: string }[],
+  ): Promise<WriteOutcome[]> {
+    const o = objectView(this.view, object);
+    const outcomes: WriteOutcome[] = [];
+    for (const part of chunk(ids, BATCH_LIMIT)) {
+      const ops = part.map((p) => ({
+        canonicalId: p.canonicalId,
+        externalId: p.externalId,
+        fields: {},
+        refs: {},
+        previousRefs: {},
+      }));
+      try {
+        // Batch archive: POST /crm/v3/objects/{type}/batch/archive (204, also for ids already archived).
+        await this.counter.call('delete', () =>
+          this.client.crm.objects.batchApi.archive(o.native, {
+            inputs: part.map((p) => ({ id: p.externalId })),
+          }),
+        );
+        outcomes.push(
+          ...part.map(
+            (p): WriteOutcome => ({
+              canonicalId: p.canonicalId,
+              ok: true,
+              externalId: p.externalId,
+              created: false,
+            }),
+          ),
+        );
+      } catch (err) {
+        outcomes.push(...failAll(ops, translateError(err)));
+      }
+    }
+    return outcomes;
+  }
+
+  async describe(object: ObjectType): Promise<NativeField[]> {
+    const o = objectView(this.view, object);
+    // Properties API: GET /crm/v3/properties/{objectType}
+    const res = await this.counter.call('describe', () =>
+      this.client.crm.properties.coreApi.getAll(o.native),
+    );
+    return propertiesSchema.parse(res).results.map((p) => ({
+      name: p.name,
+      type: p.type,
+      ...(p.options !== undefined && p.options.length > 0 ? { options: p.options.map((v) => v.value) } : {}),
+      unique: p.hasUniqueValue === true,
+    }));
   }
 
   async write(object: ObjectType, ops: readonly WriteOp[]): Promise<WriteOutcome[]> {
-    const m = MAPPING[object];
+    const o = objectView(this.view, object);
     const outcomes: WriteOutcome[] = [];
     for (const part of chunk(
       ops.filter((op) => op.externalId !== undefined),
       BATCH_LIMIT,
     )) {
-      const inputs = part.map((op) => ({ id: op.externalId ?? '', properties: toProperties(object, op) }));
+      const inputs = part.map((op) => ({ id: op.externalId ?? '', properties: toProperties(o, op) }));
       const withProps = inputs.filter((i) => Object.keys(i.properties).length > 0);
       const done = new Map<string, WriteOutcome>();
       if (withProps.length > 0) {
         // Batch update: POST /crm/v3/objects/{type}/batch/update (200, or 207 with per-record errors).
         const res = await this.batch('write:update', () =>
-          this.client.crm.objects.batchApi.update(m.objectType, { inputs: withProps }),
+          this.client.crm.objects.batchApi.update(o.native, { inputs: withProps }),
         );
         for (const o of this.outcomes(
           part.filter((op) => withProps.some((i) => i.id === op.externalId)),
@@ -327,11 +403,11 @@ export class HubSpotConnector implements Connector {
       const inputs = part.map((op) => ({
         id: op.canonicalId,
         idProperty: FIELDSYNC_ID_PROPERTY,
-        properties: { ...toProperties(object, op), [FIELDSYNC_ID_PROPERTY]: op.canonicalId },
+        properties: { ...toProperties(o, op), [FIELDSYNC_ID_PROPERTY]: op.canonicalId },
       }));
       // Batch upsert on a unique property: a retried create updates what the first attempt made.
       const res = await this.batch('write:upsert', () =>
-        this.client.crm.objects.batchApi.upsert(m.objectType, { inputs }),
+        this.client.crm.objects.batchApi.upsert(o.native, { inputs }),
       );
       outcomes.push(
         ...this.outcomes(
@@ -354,9 +430,9 @@ export class HubSpotConnector implements Connector {
     ops: readonly WriteOp[],
     outcomes: WriteOutcome[],
   ): Promise<void> {
-    const assoc = ASSOCIATIONS[object];
-    if (assoc === undefined) return;
-    const from = MAPPING[object].objectType;
+    const o = objectView(this.view, object);
+    const assoc = associationsOf(o);
+    const from = o.native;
     const byId = new Map(outcomes.map((o, i) => [o.canonicalId, i]));
     for (const [field, toType] of Object.entries(assoc)) {
       const creates: { op: WriteOp; fromId: string; toId: string }[] = [];
@@ -454,6 +530,20 @@ function coveredBy(cursor: { ts: number; id: string }, record: HubSpotObject, mo
   const a = record.id;
   const b = cursor.id;
   return /^\d+$/.test(a) && /^\d+$/.test(b) ? BigInt(a) <= BigInt(b) : a <= b;
+}
+
+const OPERATORS: Record<SearchFilter['operator'], FilterOperatorEnum> = {
+  EQ: FilterOperatorEnum.Eq,
+  NEQ: FilterOperatorEnum.Neq,
+  IN: FilterOperatorEnum.In,
+  NOT_IN: FilterOperatorEnum.NotIn,
+  HAS_PROPERTY: FilterOperatorEnum.HasProperty,
+  GTE: FilterOperatorEnum.Gte,
+};
+
+/** Reference fields carried as v4 associations: canonical field -> associated object type. */
+function associationsOf(o: SystemObject): Record<string, string> {
+  return Object.fromEntries(o.refs.map((r) => [r.name, r.native]));
 }
 
 function primaryRank(to: { associationTypes?: { typeId?: number | undefined }[] | undefined }): number {

@@ -1,47 +1,27 @@
-// HubSpot <-> canonical property mapping (contacts, companies).
-import { type FieldValue, MODEL, normalizeValue, type ObjectType } from '../../engine/index.ts';
+// HubSpot <-> canonical property mapping, driven by the config's HubSpot view.
+import type { FilterInput, SystemObject, SystemView } from '../../config/index.ts';
+import { type FieldValue, normalizeValue, type ObjectType } from '../../engine/index.ts';
+import { fromNative, toNativeValue } from '../mapping.ts';
 import type { SourceChange, WriteOp } from '../types.ts';
 
 export const SYSTEM = 'hubspot';
 /** Custom property (unique values) fieldsync stamps on records it creates, for idempotent batch upserts. */
 export const FIELDSYNC_ID_PROPERTY = 'fieldsync_id';
 
-export interface HubSpotObjectMapping {
-  objectType: 'contacts' | 'companies';
-  /** canonical field -> HubSpot property */
-  properties: Readonly<Record<string, string>>;
-  /** The last-modified property search can filter on: contacts use `lastmodifieddate`, other objects
-   * `hs_lastmodifieddate` (CRM search guide, default properties). */
-  modifiedProperty: string;
+export function objectView(view: SystemView, object: ObjectType): SystemObject {
+  const o = view.objects[object];
+  if (o === undefined) throw new Error(`hubspot: the config does not sync ${object}`);
+  return o;
 }
 
-export const MAPPING: Readonly<Record<ObjectType, HubSpotObjectMapping>> = {
-  contact: {
-    objectType: 'contacts',
-    properties: {
-      email: 'email',
-      firstName: 'firstname',
-      lastName: 'lastname',
-      phone: 'phone',
-      title: 'jobtitle',
-    },
-    modifiedProperty: 'lastmodifieddate',
-  },
-  company: {
-    objectType: 'companies',
-    properties: { name: 'name', domain: 'domain', phone: 'phone', industry: 'industry' },
-    modifiedProperty: 'hs_lastmodifieddate',
-  },
-};
+/** The last-modified property search can filter on: contacts use `lastmodifieddate`, other objects
+ * `hs_lastmodifieddate` (CRM search guide, default properties). */
+export function modifiedProperty(objectType: string): string {
+  return objectType === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate';
+}
 
-/** Reference fields carried as v4 associations: canonical field -> target object type. */
-export const ASSOCIATIONS: Readonly<Partial<Record<ObjectType, Record<string, 'companies'>>>> = {
-  contact: { company: 'companies' },
-};
-
-export function readProperties(object: ObjectType): string[] {
-  const m = MAPPING[object];
-  return [...Object.values(m.properties), FIELDSYNC_ID_PROPERTY, m.modifiedProperty];
+export function readProperties(o: SystemObject): string[] {
+  return [...new Set([...o.fields.map((f) => f.native), FIELDSYNC_ID_PROPERTY, modifiedProperty(o.native)])];
 }
 
 export interface HubSpotObject {
@@ -50,13 +30,33 @@ export interface HubSpotObject {
   updatedAt?: Date | string | undefined;
 }
 
-export function modifiedAtOf(object: ObjectType, record: HubSpotObject): number {
-  const raw = record.properties[MAPPING[object].modifiedProperty];
+export interface SearchFilter {
+  propertyName: string;
+  operator: 'EQ' | 'NEQ' | 'IN' | 'NOT_IN' | 'HAS_PROPERTY' | 'GTE';
+  value?: string;
+  values?: string[];
+}
+
+const SEARCH_FILTER: Record<FilterInput['operator'], (f: FilterInput) => SearchFilter> = {
+  eq: (f) => ({ propertyName: f.field, operator: 'EQ', value: f.value ?? '' }),
+  neq: (f) => ({ propertyName: f.field, operator: 'NEQ', value: f.value ?? '' }),
+  in: (f) => ({ propertyName: f.field, operator: 'IN', values: f.values ?? [] }),
+  notIn: (f) => ({ propertyName: f.field, operator: 'NOT_IN', values: f.values ?? [] }),
+  hasValue: (f) => ({ propertyName: f.field, operator: 'HAS_PROPERTY' }),
+};
+
+/** The config's HubSpot filters as search filters (AND-ed within the filter group). */
+export function searchFilters(filters: readonly FilterInput[]): SearchFilter[] {
+  return filters.map((f) => SEARCH_FILTER[f.operator](f));
+}
+
+export function modifiedAtOf(o: SystemObject, record: HubSpotObject): number {
+  const raw = record.properties[modifiedProperty(o.native)];
   const fromProperty = typeof raw === 'string' ? parseHubSpotTime(raw) : Number.NaN;
   if (!Number.isNaN(fromProperty)) return fromProperty;
   const updated =
     record.updatedAt instanceof Date ? record.updatedAt.getTime() : Date.parse(String(record.updatedAt));
-  if (Number.isNaN(updated)) throw new Error(`hubspot ${object} ${record.id} has no modification time`);
+  if (Number.isNaN(updated)) throw new Error(`hubspot ${o.native} ${record.id} has no modification time`);
   return updated;
 }
 
@@ -67,32 +67,35 @@ export function parseHubSpotTime(raw: string): number {
 
 export function toChange(
   object: ObjectType,
+  o: SystemObject,
   record: HubSpotObject,
   refs: Record<string, string | null>,
+  view: SystemView,
 ): SourceChange {
   const fields: Record<string, FieldValue> = {};
-  for (const [canonical, property] of Object.entries(MAPPING[object].properties)) {
-    const kind = MODEL[object].fields[canonical]?.kind ?? 'string';
-    fields[canonical] = normalizeValue(kind, record.properties[property]);
+  for (const f of o.fields) {
+    fields[f.name] = normalizeValue(f.kind, fromNative(f, record.properties[f.native]), {
+      defaultCountry: view.defaultCountry,
+    });
   }
   const fieldsyncId = record.properties[FIELDSYNC_ID_PROPERTY];
   return {
     system: SYSTEM,
     object,
     externalId: record.id,
-    modifiedAt: modifiedAtOf(object, record),
+    modifiedAt: modifiedAtOf(o, record),
     fields,
     refs,
     ...(typeof fieldsyncId === 'string' && fieldsyncId !== '' ? { fieldsyncId } : {}),
   };
 }
 
-/** HubSpot property values for a write op. HubSpot clears a property on an empty string. */
-export function toProperties(object: ObjectType, op: WriteOp): Record<string, string> {
+/** HubSpot property values for a write op: strings; an empty string clears a property. */
+export function toProperties(o: SystemObject, op: WriteOp): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [canonical, value] of Object.entries(op.fields)) {
-    const property = MAPPING[object].properties[canonical];
-    if (property !== undefined) out[property] = value ?? '';
+  for (const [name, value] of Object.entries(op.fields)) {
+    const f = o.fields.find((x) => x.name === name);
+    if (f !== undefined) out[f.native] = String(toNativeValue(f, value, 'string') ?? '');
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // cursor, sObject Collections writes in chunks of 200, creates as upserts on an external id.
 import { Connection } from 'jsforce';
 import { z } from 'zod';
+import type { SystemView } from '../../config/index.ts';
 import type { ObjectType } from '../../engine/index.ts';
 import { AuthError, ConnectorError, isNetworkError, RateLimitError } from '../errors.ts';
 import {
@@ -10,12 +11,21 @@ import {
   type Cursor,
   chunk,
   failAll,
+  type NativeField,
   type PollPage,
   type SourceChange,
   type WriteOp,
   type WriteOutcome,
 } from '../types.ts';
-import { FIELDSYNC_ID_FIELD, MAPPING, SYSTEM, selectFields, toChange, toNative } from './mapping.ts';
+import {
+  FIELDSYNC_ID_FIELD,
+  filterConditions,
+  objectView,
+  SYSTEM,
+  selectFields,
+  toChange,
+  toNative,
+} from './mapping.ts';
 import {
   queryResultSchema,
   type SalesforceRecord,
@@ -44,6 +54,17 @@ const RETRYABLE_CODES = new Set([
 ]);
 
 const cursorSchema = z.object({ ts: z.string(), id: z.string() });
+const describeSchema = z.object({
+  fields: z.array(
+    z.object({
+      name: z.string(),
+      type: z.string(),
+      unique: z.boolean().optional(),
+      externalId: z.boolean().optional(),
+      picklistValues: z.array(z.object({ value: z.string() })).optional(),
+    }),
+  ),
+});
 
 /** SOQL datetime literals are unquoted ISO-8601 without fractional seconds. */
 export function soqlDateTime(ms: number): string {
@@ -82,8 +103,11 @@ export class SalesforceConnector implements Connector {
   private readonly conn: Connection;
   private readonly counter = new CallCounter(translateError);
   private readonly overlapMs: number;
+  private readonly view: SystemView;
 
-  constructor(config: SalesforceConfig) {
+  /** `view`: what the config syncs in Salesforce (objects, fields, references, filters). */
+  constructor(config: SalesforceConfig, view: SystemView) {
+    this.view = view;
     this.conn = new Connection({
       instanceUrl: config.instanceUrl.replace(/\/+$/, ''),
       accessToken: config.accessToken,
@@ -102,24 +126,35 @@ export class SalesforceConnector implements Connector {
   }
 
   private soql(object: ObjectType, cursor: Cursor | undefined): string {
-    const m = MAPPING[object];
-    const select = `SELECT ${selectFields(object).join(', ')} FROM ${m.sobject}`;
+    const o = objectView(this.view, object);
+    const select = `SELECT ${selectFields(o).join(', ')} FROM ${o.native}`;
     const order = 'ORDER BY SystemModstamp ASC, Id ASC';
+    const filters = filterConditions(o.filters);
+    const where = (cursorCondition: string | undefined) => {
+      const all = [
+        ...(cursorCondition === undefined ? [] : [`(${cursorCondition})`]),
+        ...filters.map((f) => `(${f})`),
+      ];
+      return all.length === 0 ? '' : ` WHERE ${all.join(' AND ')}`;
+    };
     const parsed =
       cursor === undefined || Object.keys(cursor).length === 0 ? undefined : cursorSchema.safeParse(cursor);
-    if (parsed === undefined) return `${select} ${order}`;
+    if (parsed === undefined) return `${select}${where(undefined)} ${order}`;
     if (!parsed.success)
       throw new ConnectorError(
         SYSTEM,
         'BAD_CURSOR',
         `stored cursor is malformed: ${JSON.stringify(cursor)}`,
-        { retryable: false },
+        {
+          retryable: false,
+        },
       );
     const { ts, id } = parsed.data;
     if (this.overlapMs > 0)
-      return `${select} WHERE SystemModstamp >= ${soqlDateTime(Date.parse(ts) - this.overlapMs)} ${order}`;
+      return `${select}${where(`SystemModstamp >= ${soqlDateTime(Date.parse(ts) - this.overlapMs)}`)} ${order}`;
     const at = soqlDateTime(Date.parse(ts));
-    return `${select} WHERE SystemModstamp > ${at} OR (SystemModstamp = ${at} AND Id > '${id.replace(/[\\']/g, '\\$&')}') ${order}`;
+    const after = `SystemModstamp > ${at} OR (SystemModstamp = ${at} AND Id > '${id.replace(/[\\']/g, '\\$&')}')`;
+    return `${select}${where(after)} ${order}`;
   }
 
   async *poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage> {
@@ -132,7 +167,8 @@ export class SalesforceConnector implements Connector {
     for (;;) {
       const parsed = queryResultSchema.parse(page);
       const records = parsed.records.map((r) => salesforceRecordSchema.parse(r));
-      const changes = records.map((r) => toChange(object, r));
+      const o = objectView(this.view, object);
+      const changes = records.map((r) => toChange(object, o, r, this.view));
       this.counter.recordsRead += changes.length;
       const last = records.at(-1);
       if (last !== undefined)
@@ -147,46 +183,102 @@ export class SalesforceConnector implements Connector {
   }
 
   async read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]> {
-    const m = MAPPING[object];
+    const o = objectView(this.view, object);
     const out: SourceChange[] = [];
     for (const part of chunk(ids, RETRIEVE_LIMIT)) {
       // sObject Collections retrieve: POST /composite/sobjects/{type} with ids and fields.
       const rows = await this.counter.call('read', () =>
         this.conn.request({
           method: 'POST',
-          url: `/composite/sobjects/${m.sobject}`,
-          body: JSON.stringify({ ids: part, fields: selectFields(object) }),
+          url: `/composite/sobjects/${o.native}`,
+          body: JSON.stringify({ ids: part, fields: selectFields(o) }),
           headers: { 'Content-Type': 'application/json' },
         }),
       );
       for (const row of z.array(z.unknown()).parse(rows)) {
         if (row === null) continue;
-        out.push(toChange(object, salesforceRecordSchema.parse(row)));
+        out.push(toChange(object, o, salesforceRecordSchema.parse(row), this.view));
       }
     }
     this.counter.recordsRead += out.length;
     return out;
   }
 
+  async delete(
+    object: ObjectType,
+    ids: readonly { canonicalId: string; externalId: string }[],
+  ): Promise<WriteOutcome[]> {
+    const o = objectView(this.view, object);
+    const outcomes: WriteOutcome[] = [];
+    for (const part of chunk(ids, COLLECTION_LIMIT)) {
+      const ops = part.map((p) => ({
+        canonicalId: p.canonicalId,
+        externalId: p.externalId,
+        fields: {},
+        refs: {},
+        previousRefs: {},
+      }));
+      // sObject Collections delete: DELETE /composite/sobjects?ids=..., allOrNone false.
+      const res = await this.batchCall('delete', ops, () =>
+        this.conn.sobject(o.native).destroy(
+          part.map((p) => p.externalId),
+          { allOrNone: false },
+        ),
+      );
+      // Deleting what is already deleted is done, not an error.
+      outcomes.push(
+        ...res.map(
+          (r, i): WriteOutcome =>
+            !r.ok &&
+            (r.code === 'ENTITY_IS_DELETED' ||
+              r.code === 'NOT_FOUND' ||
+              r.code === 'INVALID_CROSS_REFERENCE_KEY')
+              ? {
+                  canonicalId: r.canonicalId,
+                  ok: true,
+                  externalId: part[i]?.externalId ?? '',
+                  created: false,
+                }
+              : r,
+        ),
+      );
+    }
+    return outcomes;
+  }
+
+  async describe(object: ObjectType): Promise<NativeField[]> {
+    const o = objectView(this.view, object);
+    // REST "sObject Describe": GET /sobjects/{type}/describe
+    const res = await this.counter.call('describe', async () => await this.conn.sobject(o.native).describe());
+    return describeSchema.parse(res).fields.map((f) => ({
+      name: f.name,
+      type: f.type,
+      ...(f.picklistValues !== undefined && f.picklistValues.length > 0
+        ? { options: f.picklistValues.map((v) => v.value) }
+        : {}),
+      unique: f.unique === true || f.externalId === true,
+    }));
+  }
+
   async write(object: ObjectType, ops: readonly WriteOp[]): Promise<WriteOutcome[]> {
-    const m = MAPPING[object];
+    const o = objectView(this.view, object);
     const outcomes: WriteOutcome[] = [];
     const updates = ops.filter((op) => op.externalId !== undefined);
     const creates = ops.filter((op) => op.externalId === undefined);
 
     for (const part of chunk(updates, COLLECTION_LIMIT)) {
-      const records = part.map((op) => ({ Id: op.externalId ?? '', ...toNative(object, op) }));
+      const records = part.map((op) => ({ Id: op.externalId ?? '', ...toNative(o, op) }));
       // sObject Collections update: PATCH /composite/sobjects, allOrNone false, results in request order.
       const res = await this.batchCall('write:update', part, () =>
-        this.conn.sobject(m.sobject).update(records, { allOrNone: false }),
+        this.conn.sobject(o.native).update(records, { allOrNone: false }),
       );
       outcomes.push(...res);
     }
     for (const part of chunk(creates, COLLECTION_LIMIT)) {
-      const records = part.map((op) => ({ ...toNative(object, op), [FIELDSYNC_ID_FIELD]: op.canonicalId }));
+      const records = part.map((op) => ({ ...toNative(o, op), [FIELDSYNC_ID_FIELD]: op.canonicalId }));
       // sObject Collections upsert on the external id: a retried create finds the record it made before.
       const res = await this.batchCall('write:upsert', part, () =>
-        this.conn.sobject(m.sobject).upsert(records, FIELDSYNC_ID_FIELD, { allOrNone: false }),
+        this.conn.sobject(o.native).upsert(records, FIELDSYNC_ID_FIELD, { allOrNone: false }),
       );
       outcomes.push(...res);
     }

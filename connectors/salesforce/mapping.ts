@@ -1,5 +1,7 @@
-// Salesforce <-> canonical field mapping (Contact, Account).
-import { type FieldValue, MODEL, normalizeValue, type ObjectType } from '../../engine/index.ts';
+// Salesforce <-> canonical field mapping, driven by the config's Salesforce view.
+import type { FilterInput, SystemObject, SystemView } from '../../config/index.ts';
+import { type FieldValue, normalizeValue, type ObjectType } from '../../engine/index.ts';
+import { fromNative, toNativeValue } from '../mapping.ts';
 import type { SourceChange, WriteOp } from '../types.ts';
 import type { SalesforceRecord } from './types.ts';
 
@@ -7,30 +9,38 @@ export const SYSTEM = 'salesforce';
 /** External-id field fieldsync stamps on records it creates, for idempotent upserts (create it in the org). */
 export const FIELDSYNC_ID_FIELD = 'Fieldsync_Id__c';
 
-export interface SalesforceObjectMapping {
-  sobject: 'Contact' | 'Account';
-  /** canonical field -> Salesforce field */
-  fields: Readonly<Record<string, string>>;
-  /** canonical reference field -> Salesforce lookup field */
-  refs: Readonly<Record<string, string>>;
+export function objectView(view: SystemView, object: ObjectType): SystemObject {
+  const o = view.objects[object];
+  if (o === undefined) throw new Error(`salesforce: the config does not sync ${object}`);
+  return o;
 }
 
-export const MAPPING: Readonly<Record<ObjectType, SalesforceObjectMapping>> = {
-  contact: {
-    sobject: 'Contact',
-    fields: { email: 'Email', firstName: 'FirstName', lastName: 'LastName', phone: 'Phone', title: 'Title' },
-    refs: { company: 'AccountId' },
-  },
-  company: {
-    sobject: 'Account',
-    fields: { name: 'Name', domain: 'Website', phone: 'Phone', industry: 'Industry' },
-    refs: {},
-  },
+export function selectFields(o: SystemObject): string[] {
+  const names = [
+    'Id',
+    ...o.fields.map((f) => f.native),
+    ...o.refs.map((r) => r.native),
+    FIELDSYNC_ID_FIELD,
+    'SystemModstamp',
+  ];
+  return [...new Set(names)];
+}
+
+function soqlLiteral(value: string): string {
+  return `'${value.replace(/[\\']/g, '\\$&')}'`;
+}
+
+const SOQL_CONDITION: Record<FilterInput['operator'], (f: FilterInput) => string> = {
+  eq: (f) => `${f.field} = ${soqlLiteral(f.value ?? '')}`,
+  neq: (f) => `${f.field} != ${soqlLiteral(f.value ?? '')}`,
+  in: (f) => `${f.field} IN (${(f.values ?? []).map(soqlLiteral).join(', ')})`,
+  notIn: (f) => `${f.field} NOT IN (${(f.values ?? []).map(soqlLiteral).join(', ')})`,
+  hasValue: (f) => `${f.field} != null`,
 };
 
-export function selectFields(object: ObjectType): string[] {
-  const m = MAPPING[object];
-  return ['Id', ...Object.values(m.fields), ...Object.values(m.refs), FIELDSYNC_ID_FIELD, 'SystemModstamp'];
+/** The config's Salesforce filters as SOQL conditions (AND-ed). */
+export function filterConditions(filters: readonly FilterInput[]): string[] {
+  return filters.map((f) => SOQL_CONDITION[f.operator](f));
 }
 
 /** Salesforce returns `2024-01-02T10:11:12.000+0000`; V8 parses it, but be explicit about the offset form. */
@@ -41,17 +51,22 @@ export function parseSalesforceDate(value: string): number {
   return ms;
 }
 
-export function toChange(object: ObjectType, record: SalesforceRecord): SourceChange {
-  const m = MAPPING[object];
+export function toChange(
+  object: ObjectType,
+  o: SystemObject,
+  record: SalesforceRecord,
+  view: SystemView,
+): SourceChange {
   const fields: Record<string, FieldValue> = {};
-  for (const [canonical, native] of Object.entries(m.fields)) {
-    const kind = MODEL[object].fields[canonical]?.kind ?? 'string';
-    fields[canonical] = normalizeValue(kind, record[native]);
+  for (const f of o.fields) {
+    fields[f.name] = normalizeValue(f.kind, fromNative(f, record[f.native]), {
+      defaultCountry: view.defaultCountry,
+    });
   }
   const refs: Record<string, string | null> = {};
-  for (const [canonical, native] of Object.entries(m.refs)) {
-    const v = record[native];
-    refs[canonical] = typeof v === 'string' && v !== '' ? v : null;
+  for (const r of o.refs) {
+    const v = record[r.native];
+    refs[r.name] = typeof v === 'string' && v !== '' ? v : null;
   }
   const fieldsyncId = record[FIELDSYNC_ID_FIELD];
   return {
@@ -65,17 +80,16 @@ export function toChange(object: ObjectType, record: SalesforceRecord): SourceCh
   };
 }
 
-/** The Salesforce field values for a write op (no Id, no attributes). */
-export function toNative(object: ObjectType, op: WriteOp): Record<string, string | null> {
-  const m = MAPPING[object];
-  const out: Record<string, string | null> = {};
-  for (const [canonical, value] of Object.entries(op.fields)) {
-    const native = m.fields[canonical];
-    if (native !== undefined) out[native] = value;
+/** The Salesforce field values for a write op (no Id, no attributes): numbers and booleans as JSON types. */
+export function toNative(o: SystemObject, op: WriteOp): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [name, value] of Object.entries(op.fields)) {
+    const f = o.fields.find((x) => x.name === name);
+    if (f !== undefined) out[f.native] = toNativeValue(f, value, 'json');
   }
-  for (const [canonical, value] of Object.entries(op.refs)) {
-    const native = m.refs[canonical];
-    if (native !== undefined) out[native] = value;
+  for (const [name, value] of Object.entries(op.refs)) {
+    const r = o.refs.find((x) => x.name === name);
+    if (r !== undefined) out[r.native] = value;
   }
   return out;
 }
