@@ -14,6 +14,10 @@ export interface SourceChange {
   refs: Record<string, string | null>;
   /** The canonical id fieldsync stamped on the record when it created it there, if any. */
   fieldsyncId?: string | undefined;
+  /** The record was deleted (at = when). `mergedInto`: the native id of the record it was merged into. */
+  deleted?: { at: number; mergedInto?: string | undefined } | undefined;
+  /** Native ids of records merged into this one (HubSpot `hs_merged_object_ids`). */
+  mergedIds?: string[] | undefined;
 }
 
 /** An opaque, JSON-serializable checkpoint; each connector validates its own shape. */

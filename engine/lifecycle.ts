@@ -1,6 +1,6 @@
 // Deletes, quarantine and merges of canonical records. Pure, like the field merge.
 import { type DeletePolicy, type ObjectDef, policyOf } from './model.ts';
-import { type CanonicalRecord, compareStates, type FieldState, type Shadow } from './record.ts';
+import { type CanonicalRecord, type FieldState, policyRank, type Shadow } from './record.ts';
 
 export type DeleteDecision = 'propagate' | 'ignore' | 'quarantine' | 'already';
 
@@ -48,23 +48,30 @@ export interface MergeOutcome {
 }
 
 /**
- * Merge `loser` into `winner` field by field, by the same order that merges source values (policy
- * rank, source time, priority): no value the policy says should win is lost. Links of systems the
- * winner is not in move over; where both are linked, the loser's record there is a duplicate.
+ * Merge `loser` into `winner` field by field. The surviving record is what the user chose when they
+ * merged (its values stand, as in Salesforce's and HubSpot's own merges); the loser fills the fields
+ * it leaves blank, and a loser value that the field's policy ranks higher (prefer/always) wins.
+ * Links of systems the winner is not in move over; where both are linked, the loser's record there
+ * is a duplicate.
  */
 export function mergeRecords(
   winner: CanonicalRecord,
   loser: CanonicalRecord,
   def: ObjectDef,
-  priority: Readonly<Record<string, number>>,
+  _priority: Readonly<Record<string, number>>,
   at: number,
 ): MergeOutcome {
   const fields: Record<string, FieldState> = { ...winner.fields };
   for (const [field, state] of Object.entries(loser.fields)) {
     const current = fields[field];
     const fieldDef = def.fields[field];
-    if (fieldDef === undefined) continue;
-    if (current === undefined || compareStates(state, current, priority, policyOf(fieldDef)) > 0)
+    if (fieldDef === undefined || state.value === null) continue;
+    const policy = policyOf(fieldDef);
+    if (
+      current === undefined ||
+      current.value === null ||
+      policyRank(state, policy) > policyRank(current, policy)
+    )
       fields[field] = state;
   }
   const links = { ...winner.links };

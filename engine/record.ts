@@ -119,7 +119,7 @@ export function emptyRecord(id: string, object: ObjectType): CanonicalRecord {
 }
 
 /** `prefer: S` ranks S's non-blank values above everything else; otherwise all rank equal. */
-function rank(state: FieldState, policy: Policy | undefined): number {
+export function policyRank(state: FieldState, policy: Policy | undefined): number {
   return policy?.kind === 'prefer' && state.source === policy.system && state.value !== null ? 1 : 0;
 }
 
@@ -130,8 +130,8 @@ export function compareStates(
   priority: Readonly<Record<string, number>>,
   policy?: Policy,
 ): number {
-  const ra = rank(a, policy);
-  const rb = rank(b, policy);
+  const ra = policyRank(a, policy);
+  const rb = policyRank(b, policy);
   if (ra !== rb) return ra - rb;
   if (a.sourceTime !== b.sourceTime) return a.sourceTime - b.sourceTime;
   const pa = priority[a.source] ?? 0;
@@ -254,6 +254,13 @@ export function planWrite(
   def: ObjectDef = resolveDef(record.object),
 ): WritePlan {
   const externalId = record.links[system];
+  if (record.gone?.[system] !== undefined || record.hold !== undefined) return { op: 'none' };
+  if (record.tombstone !== undefined) {
+    // A quarantined delete waits for an operator; every other tombstone removes the record everywhere.
+    return record.tombstone.status === 'quarantined' || externalId === undefined
+      ? { op: 'none' }
+      : { op: 'delete', externalId };
+  }
   const shadow = record.shadows[system];
   const out: Record<string, FieldValue> = {};
   for (const [field, fieldDef] of Object.entries(def.fields)) {

@@ -25,7 +25,9 @@ export interface AgreementReport {
 
 async function readAll(connector: Connector, object: ObjectType): Promise<SourceChange[]> {
   const out: SourceChange[] = [];
-  for await (const page of connector.poll(object, undefined)) out.push(...page.changes);
+  // Polls carry deleted records too (queryAll, the archived list): only live ones count here.
+  for await (const page of connector.poll(object, undefined))
+    out.push(...page.changes.filter((c) => c.deleted === undefined));
   return out;
 }
 
@@ -66,6 +68,13 @@ export async function checkAgreement(
       for (const record of canonical) {
         const externalId = record.links[system];
         const row = externalId === undefined ? undefined : byId.get(externalId);
+        // Held records wait for an operator; a quarantined delete keeps the record where it still is.
+        if (record.hold !== undefined || record.tombstone?.status === 'quarantined') continue;
+        if (record.tombstone !== undefined || record.gone?.[system] !== undefined) {
+          if (row !== undefined && record.tombstone !== undefined)
+            note(`${object} ${record.id} is ${record.tombstone.status} but still in ${system}`);
+          continue;
+        }
         if (row === undefined) {
           note(`${object} ${record.id} is missing in ${system}`);
           continue;

@@ -68,6 +68,7 @@ export function createIngestHandler(config: ResolvedConfig): (event: SQSEvent) =
           'conflicts',
           'ambiguous',
           'deferred',
+          'deleted',
         ] as const)
           total[k] += r[k];
         for (const [s, n] of Object.entries(r.signals)) total.signals[s] = (total.signals[s] ?? 0) + n;

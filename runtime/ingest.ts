@@ -2,6 +2,7 @@
 // field, store (conditional on version), audit, and signal the systems that now differ.
 import type { SourceChange } from '../connectors/types.ts';
 import {
+  applyDelete,
   type CanonicalRecord,
   canonicalIdFor,
   emptyRecord,
@@ -9,6 +10,7 @@ import {
   type MergeContext,
   type Model,
   matchKeysOf,
+  mergeRecords,
   mergeSnapshot,
   type ObjectDef,
   type ObjectType,
@@ -42,6 +44,8 @@ export interface IngestReport {
   conflicts: number;
   ambiguous: number;
   deferred: number;
+  /** Records changed by deletes and merges. */
+  deleted: number;
   signals: Record<string, number>;
 }
 
@@ -60,6 +64,7 @@ export function emptyIngestReport(): IngestReport {
     conflicts: 0,
     ambiguous: 0,
     deferred: 0,
+    deleted: 0,
     signals: {},
   };
 }
@@ -77,10 +82,12 @@ export async function ingestChanges(
 
   for (const object of objectsInDependencyOrder(deps.model)) {
     const def = deps.model[object];
-    const group = changes.filter((c) => c.object === object);
-    if (group.length === 0 || def === undefined) continue;
+    const all = changes.filter((c) => c.object === object);
+    if (all.length === 0 || def === undefined) continue;
+    const group = all.filter((c) => c.deleted === undefined);
     const snapshots = await resolveRefs(deps, object, def, group, attempt, deferred);
-    const ids = await resolveIdentity(deps, object, def, snapshots, report);
+    const holds = new Map<string, string>();
+    const ids = await resolveIdentity(deps, object, def, snapshots, report, holds);
     const byRecord = new Map<string, SourceSnapshot[]>();
     for (const [i, snap] of snapshots.entries()) {
       const id = ids[i];
@@ -90,9 +97,16 @@ export async function ingestChanges(
     const loaded = await deps.store.getRecords(object, [...byRecord.keys()]);
     // Records are independent: merge and store them concurrently (conditional writes keep each safe).
     const merged = await mapPool([...byRecord], STORE_CONCURRENCY, ([id, snaps]) =>
-      mergeAndStore(deps, object, def, id, loaded.get(id), snaps, report, audit),
+      mergeAndStore(deps, object, def, id, loaded.get(id), snaps, report, audit, holds.get(id)),
     );
-    for (const record of merged) {
+    // Deletes and merges after the updates, so a merge's surviving record is linked first.
+    const deletions = all.filter((c) => c.deleted !== undefined);
+    const touched =
+      deletions.length === 0
+        ? []
+        : await ingestDeletions(deps, object, def, deletions, attempt, deferred, audit);
+    report.deleted += touched.length;
+    for (const record of [...merged, ...touched]) {
       const id = record.id;
       for (const system of Object.keys(deps.writeQueues)) {
         if (planWrite(record, system, def).op === 'none') continue;
@@ -194,6 +208,7 @@ async function resolveIdentity(
   def: ObjectDef,
   snapshots: readonly ResolvedSnapshot[],
   report: IngestReport,
+  holds: Map<string, string>,
 ): Promise<(string | undefined)[]> {
   const linksBySystem = new Map<string, Map<string, string>>();
   for (const system of new Set(snapshots.map((s) => s.change.system))) {
@@ -206,7 +221,13 @@ async function resolveIdentity(
     if (linked !== undefined) return linked;
     const own = canonicalIdFor(change.system, object, change.externalId);
     let chosen = change.fieldsyncId ?? own;
-    if (change.fieldsyncId === undefined) {
+    // A record made by a merge (HubSpot gives it a new id) continues the records merged into it.
+    const merged =
+      change.mergedIds === undefined
+        ? []
+        : [...(await deps.store.getLinks(change.system, object, change.mergedIds)).values()];
+    if (merged[0] !== undefined) chosen = merged[0];
+    else if (change.fieldsyncId === undefined) {
       for (const key of matchKeysOf(def, snapshot.fields)) {
         const holder = await deps.store.claimKey(object, key.field, key.value, own);
         if (holder === own) continue;
@@ -215,6 +236,8 @@ async function resolveIdentity(
         const existing = (await deps.store.getRecords(object, [holder])).get(holder);
         const taken = existing?.links[change.system];
         if (taken !== undefined && taken !== change.externalId) {
+          // Held: stored, listed by `fieldsync conflicts`, synced nowhere until `fieldsync link` decides.
+          holds.set(own, `${key.field} ${key.value} also matches ${holder} (${change.system} ${taken})`);
           report.ambiguous++;
           audit.push(
             auditRow(
@@ -266,10 +289,16 @@ async function mergeAndStore(
   snaps: readonly SourceSnapshot[],
   report: IngestReport,
   auditOut: AuditRow[],
+  hold?: string,
 ): Promise<CanonicalRecord> {
   let base = existing;
   for (let attempt = 0; ; attempt++) {
-    const start = base ?? emptyRecord(id, object);
+    const fresh = emptyRecord(id, object);
+    const start =
+      base ??
+      (hold === undefined ? fresh : { ...fresh, hold: { reason: 'ambiguous' as const, detail: hold } });
+    // Deleted, merged away or forgotten: changes to it are not synced back in.
+    if (start.tombstone !== undefined) return start;
     let record = start;
     let changed = false;
     const audit: AuditRow[] = [];
@@ -279,6 +308,8 @@ async function mergeAndStore(
       record = res.record;
       changed ||= res.changed;
       report.unchanged += res.unchanged;
+      if (res.echo)
+        audit.push(auditRow(id, object, now, '*', null, null, snap.system, snap.modifiedAt, 'echo'));
       for (const c of res.changes) {
         if (c.reason === 'conflict-won' || c.reason === 'conflict-lost') report.conflicts++;
         audit.push(
@@ -315,4 +346,140 @@ export function auditRow(
   kept: string | null = value,
 ): AuditRow {
   return { canonicalId, object, at, field, old, new: value, kept, source, sourceTime, reason };
+}
+
+async function ingestDeletions(
+  deps: IngestDeps,
+  object: ObjectType,
+  def: ObjectDef,
+  deletions: readonly SourceChange[],
+  attempt: number,
+  deferred: SourceChange[],
+  audit: AuditRow[],
+): Promise<CanonicalRecord[]> {
+  const touched: CanonicalRecord[] = [];
+  for (const system of new Set(deletions.map((d) => d.system))) {
+    const ds = deletions.filter((d) => d.system === system);
+    const links = await deps.store.getLinks(
+      system,
+      object,
+      ds.map((d) => d.externalId),
+    );
+    const masters = ds.flatMap((d) => (d.deleted?.mergedInto === undefined ? [] : [d.deleted.mergedInto]));
+    const masterLinks =
+      masters.length === 0 ? new Map<string, string>() : await deps.store.getLinks(system, object, masters);
+    // One at a time: a merge changes two records.
+    for (const d of ds) {
+      const loserId = links.get(d.externalId);
+      const at = d.deleted?.at ?? d.modifiedAt;
+      if (loserId === undefined) continue; // never synced: nothing to do
+      const into = d.deleted?.mergedInto;
+      if (into === undefined) {
+        const record = await deleteCanonical(deps, object, def, loserId, system, at, audit);
+        if (record !== undefined) touched.push(record);
+        continue;
+      }
+      const winnerId = masterLinks.get(into);
+      if (winnerId === undefined) {
+        // The surviving record is not linked yet (it arrives in the same poll): look again shortly.
+        if (attempt < MAX_REF_ATTEMPTS) deferred.push(d);
+        continue;
+      }
+      if (winnerId === loserId) continue; // the canonical record already continues as the merged record
+      touched.push(
+        ...(await mergeCanonical(deps, object, def, winnerId, loserId, system, d.externalId, at, audit)),
+      );
+    }
+  }
+  return touched;
+}
+
+/** Apply the object's delete policy to a record deleted in `system`. */
+async function deleteCanonical(
+  deps: IngestDeps,
+  object: ObjectType,
+  def: ObjectDef,
+  id: string,
+  system: string,
+  at: number,
+  audit: AuditRow[],
+): Promise<CanonicalRecord | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const current = (await deps.store.getRecords(object, [id])).get(id);
+    if (current === undefined) return undefined;
+    const { record, decision } = applyDelete(current, system, at, def.deletes ?? 'ignore');
+    if (decision === 'already') return undefined;
+    const next = { ...record, version: current.version + 1 };
+    try {
+      await deps.store.putRecord(next);
+    } catch (err) {
+      if (err instanceof VersionConflictError && attempt < MAX_VERSION_RETRIES) continue;
+      throw err;
+    }
+    const event =
+      decision === 'propagate' ? 'deleted' : decision === 'quarantine' ? 'quarantined' : 'delete-ignored';
+    audit.push(auditRow(id, object, deps.now(), '*', null, null, system, at, event));
+    return next;
+  }
+}
+
+/** A merge in `system`: the loser's canonical record is merged into the winner's, links repointed. */
+async function mergeCanonical(
+  deps: IngestDeps,
+  object: ObjectType,
+  def: ObjectDef,
+  winnerId: string,
+  loserId: string,
+  system: string,
+  loserExternalId: string,
+  at: number,
+  audit: AuditRow[],
+): Promise<CanonicalRecord[]> {
+  for (let attempt = 0; ; attempt++) {
+    const both = await deps.store.getRecords(object, [winnerId, loserId]);
+    const winner = both.get(winnerId);
+    const loser = both.get(loserId);
+    if (winner === undefined || loser === undefined || loser.tombstone !== undefined) return [];
+    const out = mergeRecords(winner, loser, def, deps.merge.priority, deps.now());
+    // The loser's record in the merging system is gone already; its copies elsewhere are duplicates to archive.
+    const { [system]: _gone, ...loserLinks } = out.loser.links;
+    const nextWinner = { ...out.winner, version: winner.version + 1 };
+    const nextLoser = {
+      ...out.loser,
+      links: loserLinks,
+      gone: { ...out.loser.gone, [system]: at },
+      version: loser.version + 1,
+    };
+    try {
+      await deps.store.putRecord(nextWinner);
+    } catch (err) {
+      if (err instanceof VersionConflictError && attempt < MAX_VERSION_RETRIES) continue;
+      throw err;
+    }
+    await putWithRetry(deps, nextLoser);
+    for (const [s, externalId] of Object.entries(out.winner.links)) {
+      if (loser.links[s] === externalId) await deps.store.setLink(s, object, externalId, winnerId);
+    }
+    await deps.store.setLink(system, object, loserExternalId, winnerId);
+    audit.push(
+      auditRow(winnerId, object, deps.now(), '*', null, loserId, system, at, 'merged'),
+      auditRow(loserId, object, deps.now(), '*', null, winnerId, system, at, 'merged'),
+    );
+    return [nextWinner, nextLoser];
+  }
+}
+
+async function putWithRetry(deps: IngestDeps, record: CanonicalRecord): Promise<void> {
+  let next = record;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await deps.store.putRecord(next);
+      return;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || attempt >= MAX_VERSION_RETRIES) throw err;
+      const current = (await deps.store.getRecords(next.object, [next.id])).get(next.id);
+      if (current === undefined) return;
+      next = { ...record, version: current.version + 1 };
+    }
+  }
 }

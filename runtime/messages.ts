@@ -11,6 +11,8 @@ export const sourceChangeSchema = z.object({
   fields: z.record(z.string(), z.string().nullable()),
   refs: z.record(z.string(), z.string().nullable()),
   fieldsyncId: z.string().optional(),
+  deleted: z.object({ at: z.number(), mergedInto: z.string().optional() }).optional(),
+  mergedIds: z.array(z.string()).optional(),
 });
 
 export const ingestMessageSchema = z.object({

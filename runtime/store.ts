@@ -86,6 +86,8 @@ export interface Store {
   getLinks(system: string, object: ObjectType, externalIds: readonly string[]): Promise<Map<string, string>>;
   /** Link an external id to a canonical id unless already linked; returns the canonical id it holds. */
   putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string>;
+  /** Point an external id at a canonical id, replacing any link it had (merges, operator relinks). */
+  setLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<void>;
   /** Claim a match key for a canonical id unless held; returns the holder. */
   claimKey(object: ObjectType, field: string, value: string, canonicalId: string): Promise<string>;
   getCursor(system: string, object: ObjectType): Promise<Cursor | undefined>;
@@ -104,6 +106,15 @@ export interface Store {
   importItems(items: readonly ExportItem[], onProgress?: (itemsWritten: number) => void): Promise<void>;
   /** True when the table holds no item at all. */
   isEmpty(): Promise<boolean>;
+  // Operator lifecycle commands (fieldsync link / quarantine / restore / forget).
+  /** The canonical id holding a match key, if any. */
+  getKey(object: ObjectType, field: string, value: string): Promise<string | undefined>;
+  /** Every match key a canonical record holds (a scan of the object's KEY items). */
+  keysOf(object: ObjectType, canonicalId: string): Promise<{ field: string; value: string }[]>;
+  deleteKeys(object: ObjectType, keys: readonly { field: string; value: string }[]): Promise<void>;
+  deleteLink(system: string, object: ObjectType, externalId: string): Promise<void>;
+  /** Blank `old`, `new` and `kept` of every audit row of a record (erasure); returns the rows changed. */
+  redactAudit(canonicalId: string): Promise<number>;
 }
 
 const AUDIT_TTL_DAYS = 400;
@@ -140,6 +151,10 @@ function parseRecord(item: unknown): CanonicalRecord {
 }
 
 const recKey = (object: string, id: string) => ({ pk: `REC#${object}#${id}`, sk: 'REC' });
+const keyKey = (object: string, field: string, value: string) => ({
+  pk: `KEY#${object}#${field}#${value}`,
+  sk: 'KEY',
+});
 const linkKey = (system: string, object: string, externalId: string) => ({
   pk: `LINK#${system}#${object}#${externalId}`,
   sk: 'LINK',
@@ -255,6 +270,16 @@ export class DynamoStore implements Store {
   putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string> {
     const { pk, sk } = linkKey(system, object, externalId);
     return this.putOnce(pk, sk, { system, object, externalId, canonicalId }, canonicalId);
+  }
+
+  async setLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<void> {
+    this.count('PutItem');
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...linkKey(system, object, externalId), system, object, externalId, canonicalId },
+      }),
+    );
   }
 
   claimKey(object: ObjectType, field: string, value: string, canonicalId: string): Promise<string> {
@@ -446,6 +471,56 @@ export class DynamoStore implements Store {
       new ScanCommand({ TableName: this.table, Limit: 1, ConsistentRead: true }),
     );
     return (res.Items ?? []).length === 0;
+  }
+
+  async getKey(object: ObjectType, field: string, value: string): Promise<string | undefined> {
+    this.count('GetItem');
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keyKey(object, field, value), ConsistentRead: true }),
+    );
+    return typeof res.Item?.canonicalId === 'string' ? res.Item.canonicalId : undefined;
+  }
+
+  async keysOf(object: ObjectType, canonicalId: string): Promise<{ field: string; value: string }[]> {
+    const items = await this.scan(`KEY#${object}#`, {
+      expression: 'canonicalId = :id',
+      values: { ':id': canonicalId },
+    });
+    return items.map((item) => {
+      const [, , field = '', ...value] = String(item.pk).split('#');
+      return { field, value: value.join('#') };
+    });
+  }
+
+  async deleteKeys(object: ObjectType, keys: readonly { field: string; value: string }[]): Promise<void> {
+    await this.batchDelete(keys.map((k) => keyKey(object, k.field, k.value)));
+  }
+
+  async deleteLink(system: string, object: ObjectType, externalId: string): Promise<void> {
+    await this.batchDelete([linkKey(system, object, externalId)]);
+  }
+
+  async redactAudit(canonicalId: string): Promise<number> {
+    const changed: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      this.count('Query');
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `AUDIT#${canonicalId}` },
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of res.Items ?? [])
+        if (item.old !== null || item.new !== null || item.kept !== null)
+          changed.push({ ...item, old: null, new: null, kept: null });
+      start = res.LastEvaluatedKey;
+    } while (start !== undefined);
+    await this.batchPut(changed);
+    return changed.length;
   }
 }
 

@@ -21,6 +21,8 @@ import {
 import {
   FIELDSYNC_ID_PROPERTY,
   type HubSpotObject,
+  MERGED_IDS_PROPERTY,
+  mergedIdsOf,
   modifiedAtOf,
   modifiedProperty,
   objectView,
@@ -48,7 +50,11 @@ const SEARCH_CAP = 10_000;
 /** Search allows about 5 requests per second per account; pace ourselves below it. */
 const SEARCH_SPACING_MS = 220;
 
-const cursorSchema = z.object({ ts: z.number(), id: z.string() });
+const cursorSchema = z.object({ ts: z.number(), id: z.string(), archivedAt: z.number().optional() });
+const archivedPageSchema = z.object({
+  results: z.array(z.object({ id: z.string(), archivedAt: z.union([z.date(), z.string()]).optional() })),
+  paging: z.object({ next: z.object({ after: z.string() }).optional() }).optional(),
+});
 const hubspotObjectSchema = z.object({
   id: z.string(),
   properties: z.record(z.string(), z.string().nullable().optional()),
@@ -176,12 +182,17 @@ export class HubSpotConnector implements Connector {
         SYSTEM,
         'BAD_CURSOR',
         `stored cursor is malformed: ${JSON.stringify(cursor)}`,
-        { retryable: false },
+        {
+          retryable: false,
+        },
       );
-    let current: Cursor | undefined = parsed?.data;
+    const current: { ts: number; id: string; archivedAt: number } = {
+      ts: parsed?.data.ts ?? 0,
+      id: parsed?.data.id ?? '',
+      archivedAt: parsed?.data.archivedAt ?? 0,
+    };
     let from = parsed === undefined ? 0 : Math.max(0, parsed.data.ts - this.overlapMs);
     let after = 0;
-    let emitted = false;
     for (;;) {
       const res = await this.search(object, from, after);
       // Without an overlap, the cursor is exact: skip what it already covers (same time, id not after it).
@@ -196,18 +207,17 @@ export class HubSpotConnector implements Connector {
       const changes = records.map((r) => toChange(object, o, r, refs.get(r.id) ?? {}, this.view));
       this.counter.recordsRead += changes.length;
       const lastChange = changes.at(-1);
-      if (lastChange !== undefined) current = { ts: lastChange.modifiedAt, id: lastChange.externalId };
+      if (lastChange !== undefined)
+        Object.assign(current, { ts: lastChange.modifiedAt, id: lastChange.externalId });
+      if (changes.length > 0) yield { changes, cursor: { ...current } };
       const nextAfter = res.paging?.next?.after;
-      const more = nextAfter !== undefined && records.length > 0;
-      if (changes.length > 0 || (!more && !emitted)) {
-        emitted = true;
-        yield { changes, cursor: current ?? {} };
-      }
-      if (!more) return;
+      if (nextAfter === undefined || res.results.length === 0) break;
       after = Number(nextAfter);
       if (after + SEARCH_PAGE > SEARCH_CAP) {
         // Keyset restart below the 10,000-result cap: move the lower bound to the last time seen.
-        if (lastChange === undefined || lastChange.modifiedAt === from) {
+        const last = res.results.at(-1);
+        const lastAt = last === undefined ? from : modifiedAtOf(o, last);
+        if (lastAt === from) {
           throw new ConnectorError(
             SYSTEM,
             'WINDOW_TOO_DENSE',
@@ -217,10 +227,78 @@ export class HubSpotConnector implements Connector {
             },
           );
         }
-        from = lastChange.modifiedAt;
+        from = lastAt;
         after = 0;
       }
     }
+    // Search never returns archived records: deletes (and merge losers) come from the archived list.
+    const deletions = await this.readArchived(object, current.archivedAt);
+    const lastArchived = deletions.at(-1)?.deleted?.at;
+    if (lastArchived !== undefined) current.archivedAt = lastArchived;
+    yield { changes: deletions, cursor: { ...current } };
+  }
+
+  /**
+   * Records archived after `since`, oldest first. A merged record's id now resolves to the record it
+   * was merged into, whose `hs_merged_object_ids` names it: that is a merge, not a delete.
+   * The archived list has no time filter, so this pages through every archived record (CRM objects
+   * API, `archived=true`); webhooks (deletion and merge events) make this cheaper later.
+   */
+  private async readArchived(object: ObjectType, since: number): Promise<SourceChange[]> {
+    const o = objectView(this.view, object);
+    const archived: { id: string; at: number }[] = [];
+    let after: string | undefined;
+    do {
+      const res = await this.counter.call('archived', () =>
+        this.client.crm.objects.basicApi.getPage(
+          o.native,
+          100,
+          after,
+          [FIELDSYNC_ID_PROPERTY],
+          undefined,
+          undefined,
+          true,
+        ),
+      );
+      const page = archivedPageSchema.parse(res);
+      for (const r of page.results) {
+        const at =
+          r.archivedAt instanceof Date ? r.archivedAt.getTime() : Date.parse(String(r.archivedAt ?? ''));
+        if (!Number.isNaN(at) && at > since) archived.push({ id: r.id, at });
+      }
+      after = page.paging?.next?.after;
+    } while (after !== undefined);
+    if (archived.length === 0) return [];
+    const mergedInto = new Map<string, string>();
+    for (const part of chunk(
+      archived.map((a) => a.id),
+      BATCH_LIMIT,
+    )) {
+      const res = await this.counter.call('read', () =>
+        this.client.crm.objects.batchApi.read(o.native, {
+          inputs: part.map((id) => ({ id })),
+          properties: [MERGED_IDS_PROPERTY],
+          propertiesWithHistory: [],
+        }),
+      );
+      for (const r of batchResponseSchema.parse(res).results) {
+        for (const id of mergedIdsOf(r)) if (part.includes(id) && id !== r.id) mergedInto.set(id, r.id);
+      }
+    }
+    return archived
+      .sort((a, b) => a.at - b.at || a.id.localeCompare(b.id))
+      .map((a) => {
+        const into = mergedInto.get(a.id);
+        return {
+          system: SYSTEM,
+          object,
+          externalId: a.id,
+          modifiedAt: a.at,
+          fields: {},
+          refs: {},
+          deleted: { at: a.at, ...(into !== undefined ? { mergedInto: into } : {}) },
+        };
+      });
   }
 
   private async search(object: ObjectType, from: number, after: number) {

@@ -20,8 +20,28 @@ export function modifiedProperty(objectType: string): string {
   return objectType === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate';
 }
 
+/** Ids of the records merged into this one, semicolon-separated. */
+export const MERGED_IDS_PROPERTY = 'hs_merged_object_ids';
+
 export function readProperties(o: SystemObject): string[] {
-  return [...new Set([...o.fields.map((f) => f.native), FIELDSYNC_ID_PROPERTY, modifiedProperty(o.native)])];
+  return [
+    ...new Set([
+      ...o.fields.map((f) => f.native),
+      FIELDSYNC_ID_PROPERTY,
+      MERGED_IDS_PROPERTY,
+      modifiedProperty(o.native),
+    ]),
+  ];
+}
+
+export function mergedIdsOf(record: HubSpotObject): string[] {
+  const raw = record.properties[MERGED_IDS_PROPERTY];
+  return typeof raw === 'string'
+    ? raw
+        .split(';')
+        .map((s) => s.trim())
+        .filter((s) => s !== '' && s !== record.id)
+    : [];
 }
 
 export interface HubSpotObject {
@@ -79,6 +99,7 @@ export function toChange(
     });
   }
   const fieldsyncId = record.properties[FIELDSYNC_ID_PROPERTY];
+  const mergedIds = mergedIdsOf(record);
   return {
     system: SYSTEM,
     object,
@@ -87,6 +108,7 @@ export function toChange(
     fields,
     refs,
     ...(typeof fieldsyncId === 'string' && fieldsyncId !== '' ? { fieldsyncId } : {}),
+    ...(mergedIds.length > 0 ? { mergedIds } : {}),
   };
 }
 

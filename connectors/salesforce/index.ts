@@ -127,7 +127,7 @@ export class SalesforceConnector implements Connector {
 
   private soql(object: ObjectType, cursor: Cursor | undefined): string {
     const o = objectView(this.view, object);
-    const select = `SELECT ${selectFields(o).join(', ')} FROM ${o.native}`;
+    const select = `SELECT ${selectFields(o, true).join(', ')} FROM ${o.native}`;
     const order = 'ORDER BY SystemModstamp ASC, Id ASC';
     const filters = filterConditions(o.filters);
     const where = (cursorCondition: string | undefined) => {
@@ -160,9 +160,10 @@ export class SalesforceConnector implements Connector {
   async *poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage> {
     let current: Cursor | undefined = cursor;
     // REST "Query" resource; pages of up to 2,000 rows follow nextRecordsUrl.
+    // queryAll: deleted rows (IsDeleted, MasterRecordId for merge losers) come with the changes.
     let page: unknown = await this.counter.call(
       'query',
-      async () => await this.conn.query(this.soql(object, cursor)),
+      async () => await this.conn.query(this.soql(object, cursor), { scanAll: true }),
     );
     for (;;) {
       const parsed = queryResultSchema.parse(page);

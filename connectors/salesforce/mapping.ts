@@ -15,7 +15,10 @@ export function objectView(view: SystemView, object: ObjectType): SystemObject {
   return o;
 }
 
-export function selectFields(o: SystemObject): string[] {
+/** Objects Salesforce can merge; their deleted losers carry MasterRecordId. */
+const MERGEABLE = new Set(['Account', 'Contact', 'Lead', 'Case']);
+
+export function selectFields(o: SystemObject, withDeletes = false): string[] {
   const names = [
     'Id',
     ...o.fields.map((f) => f.native),
@@ -23,6 +26,7 @@ export function selectFields(o: SystemObject): string[] {
     FIELDSYNC_ID_FIELD,
     'SystemModstamp',
   ];
+  if (withDeletes) names.push('IsDeleted', ...(MERGEABLE.has(o.native) ? ['MasterRecordId'] : []));
   return [...new Set(names)];
 }
 
@@ -57,6 +61,20 @@ export function toChange(
   record: SalesforceRecord,
   view: SystemView,
 ): SourceChange {
+  if (record.IsDeleted === true) {
+    // A deleted row from queryAll: a merge loser names its master in MasterRecordId.
+    const master = record.MasterRecordId;
+    const at = parseSalesforceDate(record.SystemModstamp);
+    return {
+      system: SYSTEM,
+      object,
+      externalId: record.Id,
+      modifiedAt: at,
+      fields: {},
+      refs: {},
+      deleted: { at, ...(typeof master === 'string' && master !== '' ? { mergedInto: master } : {}) },
+    };
+  }
   const fields: Record<string, FieldValue> = {};
   for (const f of o.fields) {
     fields[f.name] = normalizeValue(f.kind, fromNative(f, record[f.native]), {
