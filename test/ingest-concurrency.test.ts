@@ -52,6 +52,7 @@ function deps(): IngestDeps {
 }
 
 function person(system: string, id: string, email: string, t: number): SourceChange {
+  // Values arrive normalized (the connectors normalize them); the email is the match key.
   return {
     system,
     object: 'contact',
