@@ -69,6 +69,8 @@ export interface ObjectInput {
   hubspot: string;
   matchKeys?: string[];
   deletes?: DeletePolicy;
+  /** After a merge in one system: archive the other system's duplicate (default) or keep it, unsynced. */
+  duplicates?: 'archive' | 'keep';
   /** Only records matching every filter of a system are synced from it. */
   filters?: Partial<Record<SystemName, FilterInput[]>>;
   fields: Record<string, FieldInput>;
@@ -135,6 +137,7 @@ const objectSchema = z
     hubspot: nativeName,
     matchKeys: z.array(z.string()).optional(),
     deletes: z.enum(DELETE_POLICIES).optional(),
+    duplicates: z.enum(['archive', 'keep']).optional(),
     filters: z.partialRecord(systemEnum, z.array(filterSchema)).optional(),
     fields: z.record(
       z.string().regex(/^[a-z][A-Za-z0-9]*$/, 'field names are camelCase identifiers'),
@@ -286,7 +289,12 @@ export function resolveConfig(input: unknown, source = 'fieldsync.config.ts'): R
         ...(direction !== undefined ? { direction } : {}),
       };
     }
-    model[object] = { fields, matchKeys: o.matchKeys ?? [], deletes: o.deletes ?? 'ignore' };
+    model[object] = {
+      fields,
+      matchKeys: o.matchKeys ?? [],
+      deletes: o.deletes ?? 'ignore',
+      duplicates: o.duplicates ?? 'archive',
+    };
     for (const system of SYSTEMS) {
       const systemFields: SystemField[] = [];
       const refs: SystemRef[] = [];

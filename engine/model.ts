@@ -39,6 +39,8 @@ export interface ObjectDef {
   /** Fields whose normalized value identifies a record across systems. */
   matchKeys: readonly string[];
   deletes?: DeletePolicy;
+  /** After a merge in one system, the other system's duplicate is archived (default) or kept unsynced. */
+  duplicates?: 'archive' | 'keep';
 }
 
 export type Model = Readonly<Partial<Record<ObjectType, ObjectDef>>>;

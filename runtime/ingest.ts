@@ -444,10 +444,13 @@ async function mergeCanonical(
     // The loser's record in the merging system is gone already; its copies elsewhere are duplicates to archive.
     const { [system]: _gone, ...loserLinks } = out.loser.links;
     const nextWinner = { ...out.winner, version: winner.version + 1 };
+    // Configured to keep duplicates: they stay where they are, linked to the tombstone, never written.
+    const kept =
+      def.duplicates === 'keep' ? Object.fromEntries(Object.keys(loserLinks).map((s) => [s, at])) : {};
     const nextLoser = {
       ...out.loser,
       links: loserLinks,
-      gone: { ...out.loser.gone, [system]: at },
+      gone: { ...out.loser.gone, ...kept, [system]: at },
       version: loser.version + 1,
     };
     try {
