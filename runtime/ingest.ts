@@ -375,7 +375,7 @@ async function ingestDeletions(
       if (loserId === undefined) continue; // never synced: nothing to do
       const into = d.deleted?.mergedInto;
       if (into === undefined) {
-        const record = await deleteCanonical(deps, object, def, loserId, system, at, audit);
+        const record = await deleteCanonical(deps, object, def, loserId, system, d.externalId, at, audit);
         if (record !== undefined) touched.push(record);
         continue;
       }
@@ -401,12 +401,14 @@ async function deleteCanonical(
   def: ObjectDef,
   id: string,
   system: string,
+  externalId: string,
   at: number,
   audit: AuditRow[],
 ): Promise<CanonicalRecord | undefined> {
   for (let attempt = 0; ; attempt++) {
     const current = (await deps.store.getRecords(object, [id])).get(id);
-    if (current === undefined) return undefined;
+    // A delete of a native record the canonical record no longer points at (relinked, merged) is not its delete.
+    if (current === undefined || current.links[system] !== externalId) return undefined;
     const { record, decision } = applyDelete(current, system, at, def.deletes ?? 'ignore');
     if (decision === 'already') return undefined;
     const next = { ...record, version: current.version + 1 };
