@@ -38,5 +38,49 @@ export default defineConfig({
         },
       },
     },
+    deal: {
+      salesforce: 'Opportunity',
+      hubspot: 'deals',
+      // Deals have no natural key: they are matched only by link (records fieldsync created or linked).
+      matchKeys: [],
+      deletes: 'ignore',
+      fields: {
+        name: { type: 'string', salesforce: 'Name', hubspot: 'dealname' },
+        // Canonical values are the Salesforce picklist values. Stages without a HubSpot counterpart in the
+        // default pipeline (Value Proposition, Id. Decision Makers, Perception Analysis) are not mapped:
+        // mapping two stages onto one HubSpot value would turn the echo into a different stage.
+        stage: {
+          type: 'enum',
+          salesforce: 'StageName',
+          hubspot: 'dealstage',
+          values: {
+            hubspot: {
+              Prospecting: 'appointmentscheduled',
+              Qualification: 'qualifiedtobuy',
+              'Needs Analysis': 'presentationscheduled',
+              'Proposal/Price Quote': 'decisionmakerboughtin',
+              'Negotiation/Review': 'contractsent',
+              'Closed Won': 'closedwon',
+              'Closed Lost': 'closedlost',
+            },
+          },
+        },
+        amount: { type: 'number', salesforce: 'Amount', hubspot: 'amount' },
+        closeDate: { type: 'date', salesforce: 'CloseDate', hubspot: 'closedate' },
+        company: {
+          type: 'reference',
+          to: 'company',
+          salesforce: 'AccountId',
+          hubspot: { association: 'companies' },
+        },
+        // The primary contact (Salesforce sets ContactId on create only).
+        contact: {
+          type: 'reference',
+          to: 'contact',
+          salesforce: 'ContactId',
+          hubspot: { association: 'contacts' },
+        },
+      },
+    },
   },
 });

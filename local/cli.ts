@@ -13,9 +13,15 @@ import { type HubSpotSandbox, startHubSpotSandbox } from '../sandboxes/hubspot/i
 import { type SalesforceSandbox, startSalesforceSandbox } from '../sandboxes/salesforce/index.ts';
 import { type AgreementReport, checkAgreement } from './agreement.ts';
 import { auditCommand, parseAuditTarget } from './commands/audit.ts';
+import { configCheckCommand } from './commands/config-check.ts';
 import { conflictsCommand } from './commands/conflicts.ts';
 import { exportCommand } from './commands/export.ts';
+import { runForget } from './commands/forget.ts';
 import { importCommand, openInput, readExportLines } from './commands/import.ts';
+import { runLink } from './commands/link.ts';
+import { planCommand } from './commands/plan.ts';
+import { runQuarantine } from './commands/quarantine.ts';
+import { runRestore } from './commands/restore.ts';
 import { withState } from './commands/state.ts';
 import { type EmbeddedStack, startEmbedded } from './stack.ts';
 import { collect, formatTable, type RunSummary } from './summary.ts';
@@ -34,6 +40,18 @@ usage:
   fieldsync export [--out file]
                                the local state as JSON lines (stdout by default; progress on stderr)
   fieldsync import [--in file] read such JSON lines (stdin by default) into an empty state dir
+  fieldsync config check [--json]
+                               the config against both systems' field lists (unknown fields, types, enum values, id fields)
+  fieldsync plan [--json]      dry run over the local state: what the next sync would create/update/delete, per field
+                               (with --config: under that config; no SaaS call, nothing written)
+  fieldsync quarantine [list] [--json]
+                               deletes held by the quarantine policy; approve|reject <record> decides one
+  fieldsync link <system>:<object>:<id> <canonicalId> [--archive-duplicate]
+                               resolve an ambiguous match: merge the held record into that canonical record
+  fieldsync restore <record> --at <ISO time>
+                               put a record's fields back to their values at that time, in every system
+  fieldsync forget <email> [--delete-everywhere]
+                               erase a person: no personal data kept, never synced again (or deleted everywhere)
   fieldsync help
 
 environment:
@@ -132,6 +150,36 @@ export async function main(
         await withState(dir, { create: true }, (s) => importCommand(s.store, items, dir, console.error));
         return 0;
       }
+      case 'config': {
+        const { values, positionals } = parseArgs({
+          args: [...rest],
+          options: { json: { type: 'boolean' } },
+          allowPositionals: true,
+          strict: true,
+        });
+        if (positionals.length !== 1 || positionals[0] !== 'check')
+          throw new ConfigError('usage: fieldsync config check [--config file] [--json]');
+        const { creds, config } = await requireSettings(env);
+        return await configCheckCommand(config, freshConnectors(creds, config), values.json === true, out);
+      }
+      case 'plan': {
+        const { values } = parseArgs({
+          args: [...rest],
+          options: { json: { type: 'boolean' } },
+          strict: true,
+        });
+        const config = await cliConfig(env);
+        await withState(stateDir(env), {}, (s) => planCommand(s.store, config, values.json === true, out));
+        return 0;
+      }
+      case 'quarantine':
+        return await runQuarantine(rest, env, out);
+      case 'link':
+        return await runLink(rest, env, out);
+      case 'restore':
+        return await runRestore(rest, env, out);
+      case 'forget':
+        return await runForget(rest, env, out);
       case 'help':
       case '--help':
       case '-h':
@@ -176,7 +224,7 @@ function credentialEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Validate the settings and the config before anything starts: one clear line on a bad value. */
-async function requireSettings(
+export async function requireSettings(
   env: NodeJS.ProcessEnv,
 ): Promise<{ creds: Record<string, string>; config: ResolvedConfig }> {
   const config = await cliConfig(env);

@@ -208,8 +208,8 @@ describe('embedded two-way sync', () => {
     );
     // Cursors and links survived: nothing new to read, nothing to create or write.
     expect(quiet.polled).toEqual({
-      salesforce: { company: 0, contact: 0 },
-      hubspot: { company: 0, contact: 0 },
+      salesforce: { company: 0, contact: 0, deal: 0 },
+      hubspot: { company: 0, contact: 0, deal: 0 },
     });
     expect(quiet.written.salesforce).toEqual({ created: 0, updated: 0, records: 0, calls: 0 });
     expect(quiet.written.hubspot).toEqual({ created: 0, updated: 0, records: 0, calls: 0 });

@@ -139,3 +139,16 @@ export function formatProblems(problems: readonly CheckProblem[]): string[] {
     ...problems.map((p) => `  ${p.system} ${p.object}.${p.field}: ${p.problem}`),
   ];
 }
+
+/** `fieldsync config check`: prints the problems (or that there are none); 0 when clean, 1 otherwise. */
+export async function configCheckCommand(
+  config: ResolvedConfig,
+  connectors: Readonly<Record<SystemName, Connector>>,
+  json: boolean,
+  out: (line: string) => void,
+): Promise<number> {
+  const problems = await checkConfig(config, connectors);
+  if (json) out(JSON.stringify({ ok: problems.length === 0, problems }, null, 2));
+  else for (const line of formatProblems(problems)) out(line);
+  return problems.length === 0 ? 0 : 1;
+}
