@@ -42,7 +42,14 @@ export interface WriteOp {
 }
 
 export type WriteOutcome =
-  | { canonicalId: string; ok: true; externalId: string; created: boolean }
+  | {
+      canonicalId: string;
+      ok: true;
+      externalId: string;
+      created: boolean;
+      /** Fields the system would not take on this write (e.g. create-only fields on an update). */
+      skipped?: string[] | undefined;
+    }
   | {
       canonicalId: string;
       ok: false;
@@ -67,6 +74,7 @@ export interface NativeField {
   /** Allowed values of a picklist / enumeration. */
   options?: string[];
   unique?: boolean;
+  updateable?: boolean;
 }
 
 export interface Connector {

@@ -26,6 +26,11 @@ export interface FieldState {
 export interface Shadow {
   values: Record<string, FieldValue>;
   asOf: number;
+  /** field -> when the system itself last changed it (not when we wrote it): a one-way direction
+   * into the system leaves its own later edits alone. */
+  times?: Record<string, number> | undefined;
+  /** field -> whose value the system holds, when it is not the system's own (a value we wrote there). */
+  sources?: Record<string, string> | undefined;
 }
 
 export interface CanonicalRecord {
@@ -156,6 +161,8 @@ export function mergeSnapshot(
   }
   const fields = { ...record.fields };
   const shadowValues: Record<string, FieldValue> = { ...(shadow?.values ?? {}) };
+  const shadowTimes: Record<string, number> = { ...(shadow?.times ?? {}) };
+  const shadowSources: Record<string, string> = { ...(shadow?.sources ?? {}) };
   const changes: FieldChange[] = [];
   let unchanged = 0;
   let differs = 0;
@@ -173,6 +180,8 @@ export function mergeSnapshot(
     }
     differs++;
     const sourceTime = snapshot.fieldTimes?.[field] ?? snapshot.modifiedAt;
+    shadowTimes[field] = sourceTime;
+    delete shadowSources[field];
     const audit = (reason: ChangeReason, kept: FieldValue, old: FieldValue | undefined) =>
       changes.push({ field, old, new: value, source: system, sourceTime, kept, reason });
     // A blank seen for the first time is absence of data, not a user clearing the field.
@@ -188,6 +197,16 @@ export function mergeSnapshot(
     }
     mergeField(fields, field, fieldDef, { value, source: system, sourceTime, seenAt: ctx.now }, ctx, audit);
   }
+  const nextShadows = {
+    ...record.shadows,
+    [system]: {
+      values: shadowValues,
+      asOf: Math.max(shadow?.asOf ?? 0, snapshot.modifiedAt),
+      ...(Object.keys(shadowTimes).length > 0 ? { times: shadowTimes } : {}),
+      ...(Object.keys(shadowSources).length > 0 ? { sources: shadowSources } : {}),
+    },
+  };
+  resolvePrefer(fields, def, nextShadows, ctx.now);
 
   const links =
     record.links[system] === snapshot.externalId
@@ -198,10 +217,7 @@ export function mergeSnapshot(
     ...record,
     fields,
     links,
-    shadows: {
-      ...record.shadows,
-      [system]: { values: shadowValues, asOf: Math.max(shadow?.asOf ?? 0, snapshot.modifiedAt) },
-    },
+    shadows: nextShadows,
   };
   const echo = shadow !== undefined && snapshot.modifiedAt > shadow.asOf && differs === 0;
   return { record: next, changed, changes, unchanged, stale: false, echo };
@@ -240,6 +256,58 @@ function mergeField(
   );
 }
 
+/**
+ * `prefer: S` settles a field from what each system holds now (the shadows): S's value unless it is
+ * blank, else the latest value another system holds, else blank. A function of the shadows, so it does
+ * not depend on the order changes arrived in, and S clearing the field never brings its old value back.
+ */
+function resolvePrefer(
+  fields: Record<string, FieldState>,
+  def: ObjectDef,
+  shadows: Record<string, Shadow>,
+  now: number,
+): void {
+  for (const [field, fieldDef] of Object.entries(def.fields)) {
+    const policy = policyOf(fieldDef);
+    if (policy.kind !== 'prefer') continue;
+    const entries: { holder: string; state: FieldState }[] = [];
+    for (const [holder, shadow] of Object.entries(shadows)) {
+      const value = shadow.values[field];
+      const source = shadow.sources?.[field] ?? holder;
+      if (value === undefined || !acceptsFrom(fieldDef, source)) continue;
+      entries.push({
+        holder,
+        state: { value, source, sourceTime: shadow.times?.[field] ?? shadow.asOf, seenAt: now },
+      });
+    }
+    // A copy of a system's value held elsewhere is outdated once that system itself holds something newer.
+    const own = new Map(entries.filter((e) => e.holder === e.state.source).map((e) => [e.holder, e.state]));
+    const held = entries
+      .filter(
+        (e) =>
+          e.holder === e.state.source || (own.get(e.state.source)?.sourceTime ?? -1) <= e.state.sourceTime,
+      )
+      .map((e) => e.state);
+    if (held.length === 0) continue;
+    const order = (a: FieldState, b: FieldState) =>
+      b.sourceTime - a.sourceTime || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0);
+    const preferred = held.filter((h) => h.source === policy.system && h.value !== null).sort(order)[0];
+    const others = held.filter((h) => h.value !== null).sort(order)[0];
+    const blank = held.filter((h) => h.source === policy.system).sort(order)[0] ?? [...held].sort(order)[0];
+    const pick = preferred ?? others ?? blank;
+    const current = fields[field];
+    if (pick === undefined) continue;
+    if (
+      current === undefined ||
+      current.value !== pick.value ||
+      current.source !== pick.source ||
+      current.sourceTime !== pick.sourceTime
+    ) {
+      fields[field] = { ...pick, seenAt: current?.value === pick.value ? current.seenAt : now };
+    }
+  }
+}
+
 export type WritePlan =
   | { op: 'none' }
   | { op: 'delete'; externalId: string }
@@ -271,7 +339,18 @@ export function planWrite(
       continue;
     }
     const held = shadow?.values[field] ?? null;
-    if (held !== state.value) out[field] = state.value;
+    if (held === state.value) continue;
+    // One-way into this system: its own later edit of the field stays (only newer values flow in).
+    const direction = fieldDef.direction;
+    const ownEdit = shadow?.sources?.[field] === undefined ? shadow?.times?.[field] : undefined;
+    if (
+      direction?.kind === 'to' &&
+      direction.system === system &&
+      ownEdit !== undefined &&
+      ownEdit >= state.sourceTime
+    )
+      continue;
+    out[field] = state.value;
   }
   if (externalId === undefined)
     return Object.keys(out).length === 0 ? { op: 'none' } : { op: 'create', fields: out };
@@ -286,12 +365,27 @@ export function recordWritten(
   externalId: string,
 ): CanonicalRecord {
   const shadow = record.shadows[system];
+  const times: Record<string, number> = { ...(shadow?.times ?? {}) };
+  const sources: Record<string, string> = { ...(shadow?.sources ?? {}) };
+  for (const field of Object.keys(written)) {
+    // The system now holds the canonical value, with the canonical value's provenance.
+    const state = record.fields[field];
+    if (state === undefined) continue;
+    times[field] = state.sourceTime;
+    if (state.source === system) delete sources[field];
+    else sources[field] = state.source;
+  }
   return {
     ...record,
     links: { ...record.links, [system]: externalId },
     shadows: {
       ...record.shadows,
-      [system]: { values: { ...(shadow?.values ?? {}), ...written }, asOf: shadow?.asOf ?? 0 },
+      [system]: {
+        values: { ...(shadow?.values ?? {}), ...written },
+        asOf: shadow?.asOf ?? 0,
+        ...(Object.keys(times).length > 0 ? { times } : {}),
+        ...(Object.keys(sources).length > 0 ? { sources } : {}),
+      },
     },
   };
 }

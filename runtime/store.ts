@@ -132,7 +132,12 @@ const recordSchema = z.object({
   links: z.record(z.string(), z.string()),
   shadows: z.record(
     z.string(),
-    z.object({ values: z.record(z.string(), z.string().nullable()), asOf: z.number() }),
+    z.object({
+      values: z.record(z.string(), z.string().nullable()),
+      asOf: z.number(),
+      times: z.record(z.string(), z.number()).optional(),
+      sources: z.record(z.string(), z.string()).optional(),
+    }),
   ),
   tombstone: z
     .object({

@@ -119,8 +119,27 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
     const deleted = deletes.length === 0 ? [] : await deps.connector.delete(object, deletes);
     const audit: AuditRow[] = [];
     await mapPool(outcomes, STORE_CONCURRENCY, async (outcome) => {
-      const written = planned.get(outcome.canonicalId) ?? {};
+      const planFields = planned.get(outcome.canonicalId) ?? {};
       if (!outcome.ok) return handleFailure(deps, object, outcome, attempt, again, report, audit);
+      // Fields the system would not take stay unwritten in its shadow (and are audited as blocked).
+      const written = Object.fromEntries(
+        Object.entries(planFields).filter(([f]) => !outcome.skipped?.includes(f)),
+      );
+      for (const f of outcome.skipped ?? []) {
+        audit.push(
+          auditRow(
+            outcome.canonicalId,
+            object,
+            deps.now(),
+            f,
+            null,
+            planFields[f] ?? null,
+            system,
+            deps.now(),
+            'blocked',
+          ),
+        );
+      }
       const loaded = records.get(outcome.canonicalId);
       await storeWritten(deps, object, loaded, outcome.canonicalId, written, outcome.externalId);
       // The link is stored before the signal is acknowledged, so a retry never creates twice.

@@ -154,9 +154,10 @@ describe('deals from the project config', () => {
     expect(sf.get('Opportunity', b.sfId)?.Amount).toBe(6789);
   });
 
-  // Reported: Opportunity.ContactId is settable on create only; an update carrying it fails the
-  // whole record (INVALID_FIELD_FOR_INSERT_UPDATE), so the deal's other changes are parked too.
-  it.fails('carries a new primary contact of a HubSpot deal to Salesforce', async () => {
+  // Opportunity.ContactId is settable on create only (describe: updateable false): the connector leaves
+  // it out of updates and reports it skipped; the deal's other changes still go through. (Moving the
+  // primary contact in Salesforce means OpportunityContactRole, not mapped yet.)
+  it('a HubSpot deal moved to another contact: its other changes reach Salesforce, nothing is parked', async () => {
     const c = (await linkedDeals()).filter((p) => p.origin === 'hubspot')[1];
     if (c === undefined) throw new Error('no deals');
     const contact = hs

@@ -186,9 +186,7 @@ describe('policies, directions, a custom field and phone numbers, by config alon
     expect(s.sf.get('Contact', created.Id)?.Phone).toBe('+14155550103');
   });
 
-  // Reported: under prefer:salesforce, clearing the field in Salesforce is reverted (the blank ranks below
-  // Salesforce's own older value), so HubSpot's later value is never taken either.
-  it.fails("prefer:salesforce — a value cleared in Salesforce yields to HubSpot's", async () => {
+  it("prefer:salesforce — a value cleared in Salesforce yields to HubSpot's", async () => {
     await nextSecond();
     s.sf.update('Contact', pairs[0]?.[0] ?? '', { Phone: null });
     await sync(s);
@@ -228,9 +226,7 @@ describe('policies, directions, a custom field and phone numbers, by config alon
     expect(sfContact(3)?.Title).toBe(before);
   });
 
-  // Reported: the engine reverts a HubSpot edit of a `to:hubspot` field to the canonical (Salesforce)
-  // value, i.e. `to:hubspot` currently behaves like `always:salesforce`.
-  it.fails('to:hubspot — a HubSpot edit stays in HubSpot', () => {
+  it('to:hubspot — a HubSpot edit stays in HubSpot', () => {
     expect(hsContact(3)?.jobtitle).toBe('Set in HubSpot');
   });
 

@@ -147,10 +147,18 @@ describe('mergeSnapshot', () => {
           expect(result.record).toBe(record);
         } else {
           expect(result.record.links[s.system]).toBe(s.externalId);
-          expect(result.record.shadows[s.system]).toEqual({
+          expect(result.record.shadows[s.system]).toMatchObject({
             values: { ...(record.shadows[s.system]?.values ?? {}), ...s.fields },
             asOf: Math.max(asOf ?? 0, s.modifiedAt),
           });
+          // The system's own change times: set for every field whose value it changed.
+          const held = record.shadows[s.system]?.values ?? {};
+          for (const [field, value] of Object.entries(s.fields)) {
+            if (held[field] !== value)
+              expect(result.record.shadows[s.system]?.times?.[field]).toBe(
+                s.fieldTimes?.[field] ?? s.modifiedAt,
+              );
+          }
           expect(result.record.version).toBe(record.version);
         }
       }),

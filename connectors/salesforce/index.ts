@@ -61,6 +61,7 @@ const describeSchema = z.object({
       type: z.string(),
       unique: z.boolean().optional(),
       externalId: z.boolean().optional(),
+      updateable: z.boolean().optional(),
       picklistValues: z.array(z.object({ value: z.string() })).optional(),
     }),
   ),
@@ -247,6 +248,18 @@ export class SalesforceConnector implements Connector {
     return outcomes;
   }
 
+  private readonly createOnlyFields = new Map<ObjectType, Set<string>>();
+
+  /** Fields of the object that can be set on create but not updated (one describe per object, cached). */
+  private async createOnly(object: ObjectType): Promise<Set<string>> {
+    const cached = this.createOnlyFields.get(object);
+    if (cached !== undefined) return cached;
+    const fields = await this.describe(object).catch(() => []);
+    const out = new Set(fields.filter((f) => f.updateable === false).map((f) => f.name));
+    this.createOnlyFields.set(object, out);
+    return out;
+  }
+
   async describe(object: ObjectType): Promise<NativeField[]> {
     const o = objectView(this.view, object);
     // REST "sObject Describe": GET /sobjects/{type}/describe
@@ -258,6 +271,7 @@ export class SalesforceConnector implements Connector {
         ? { options: f.picklistValues.map((v) => v.value) }
         : {}),
       unique: f.unique === true || f.externalId === true,
+      ...(f.updateable !== undefined ? { updateable: f.updateable } : {}),
     }));
   }
 
@@ -267,13 +281,45 @@ export class SalesforceConnector implements Connector {
     const updates = ops.filter((op) => op.externalId !== undefined);
     const creates = ops.filter((op) => op.externalId === undefined);
 
-    for (const part of chunk(updates, COLLECTION_LIMIT)) {
-      const records = part.map((op) => ({ Id: op.externalId ?? '', ...toNative(o, op) }));
-      // sObject Collections update: PATCH /composite/sobjects, allOrNone false, results in request order.
-      const res = await this.batchCall('write:update', part, () =>
-        this.conn.sobject(o.native).update(records, { allOrNone: false }),
+    const fixed = updates.length === 0 ? new Set<string>() : await this.createOnly(object);
+    // Create-only fields (describe: updateable false, e.g. Opportunity.ContactId) are left out of updates;
+    // an update left with nothing to set makes no call.
+    const prepared = updates.map((op) => {
+      const native = toNative(o, op);
+      const skipped = [...o.fields, ...o.refs].filter(
+        (f) => fixed.has(f.native) && Object.hasOwn(native, f.native),
       );
-      outcomes.push(...res);
+      for (const f of skipped) delete native[f.native];
+      return { op, record: { Id: op.externalId ?? '', ...native }, skipped: skipped.map((f) => f.name) };
+    });
+    for (const p of prepared.filter((p) => Object.keys(p.record).length === 1)) {
+      outcomes.push({
+        canonicalId: p.op.canonicalId,
+        ok: true,
+        externalId: p.op.externalId ?? '',
+        created: false,
+        skipped: p.skipped,
+      });
+    }
+    for (const part of chunk(
+      prepared.filter((p) => Object.keys(p.record).length > 1),
+      COLLECTION_LIMIT,
+    )) {
+      // sObject Collections update: PATCH /composite/sobjects, allOrNone false, results in request order.
+      const res = await this.batchCall(
+        'write:update',
+        part.map((p) => p.op),
+        () =>
+          this.conn.sobject(o.native).update(
+            part.map((p) => p.record),
+            { allOrNone: false },
+          ),
+      );
+      outcomes.push(
+        ...res.map((r, i) =>
+          r.ok && (part[i]?.skipped.length ?? 0) > 0 ? { ...r, skipped: part[i]?.skipped } : r,
+        ),
+      );
     }
     for (const part of chunk(creates, COLLECTION_LIMIT)) {
       const records = part.map((op) => ({ ...toNative(o, op), [FIELDSYNC_ID_FIELD]: op.canonicalId }));
