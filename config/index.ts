@@ -1,6 +1,7 @@
 // The user's sync configuration (fieldsync.config.ts): objects, fields per system, types and
 // transforms, policies, directions, match keys, delete policies and per-system filters.
 // Validated once at load; an error names the key and what is wrong with it.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -244,6 +245,10 @@ export interface ResolvedConfig {
   skewMs: number;
   systems: Readonly<Record<SystemName, SystemView>>;
   objects: readonly ObjectType[];
+  /** Changes whenever the model (fields, policies, directions, keys) or the priorities change. */
+  fingerprint: string;
+  /** Per system: changes when what is read from it changes (objects, fields, filters). */
+  viewFingerprints: Readonly<Record<SystemName, string>>;
 }
 
 function parsePolicy(input: string | undefined): Policy | undefined {
@@ -332,6 +337,17 @@ export function resolveConfig(input: unknown, source = 'fieldsync.config.ts'): R
       hubspot: views.hubspot ?? { objects: {}, defaultCountry },
     },
     objects: OBJECT_TYPES.filter((o) => model[o] !== undefined),
+    fingerprint: createHash('sha256').update(JSON.stringify({ model, priority })).digest('hex').slice(0, 16),
+    viewFingerprints: {
+      salesforce: createHash('sha256')
+        .update(JSON.stringify(views.salesforce ?? {}))
+        .digest('hex')
+        .slice(0, 16),
+      hubspot: createHash('sha256')
+        .update(JSON.stringify(views.hubspot ?? {}))
+        .digest('hex')
+        .slice(0, 16),
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 // Deletes, quarantine and merges of canonical records. Pure, like the field merge.
-import { type DeletePolicy, type ObjectDef, policyOf } from './model.ts';
+import { acceptsFrom, type DeletePolicy, type FieldDef, type ObjectDef, policyOf } from './model.ts';
 import { type CanonicalRecord, type FieldState, policyRank, type Shadow } from './record.ts';
 
 export type DeleteDecision = 'propagate' | 'ignore' | 'quarantine' | 'already';
@@ -99,4 +99,63 @@ export function mergeRecords(
     },
     duplicates,
   };
+}
+
+function valueIn(record: CanonicalRecord, system: string, field: string): FieldState | undefined {
+  const shadow = record.shadows[system];
+  if (shadow === undefined || !Object.hasOwn(shadow.values, field)) return undefined;
+  const value = shadow.values[field] ?? null;
+  // A blank in a system is absence of data, never a reason to pick it.
+  if (value === null) return undefined;
+  const source = shadow.sources?.[field] ?? system;
+  return { value, source, sourceTime: shadow.times?.[field] ?? shadow.asOf, seenAt: shadow.asOf };
+}
+
+/**
+ * The value a field's policy and direction pick from what the systems hold, when that differs from the
+ * canonical register (which was merged under the config in force then): `always:S` and `prefer:S`
+ * pick S's value; a register set by a system the field no longer accepts from yields to the highest
+ * priority system it accepts from. Undefined when the register stands.
+ */
+export function repick(
+  record: CanonicalRecord,
+  field: string,
+  def: FieldDef,
+  priority: Readonly<Record<string, number>>,
+  systems: readonly string[],
+): FieldState | undefined {
+  const current = record.fields[field];
+  const policy = policyOf(def);
+  if (policy.kind === 'always' || policy.kind === 'prefer') {
+    if (!acceptsFrom(def, policy.system)) return undefined;
+    const held = valueIn(record, policy.system, field);
+    return held !== undefined && held.value !== current?.value ? held : undefined;
+  }
+  if (current === undefined || acceptsFrom(def, current.source)) return undefined;
+  const candidates = systems
+    .filter((s) => acceptsFrom(def, s))
+    .map((s) => valueIn(record, s, field))
+    .filter((s): s is FieldState => s !== undefined)
+    .sort((a, b) => (priority[b.source] ?? 0) - (priority[a.source] ?? 0));
+  const best = candidates[0];
+  return best !== undefined && best.value !== current.value ? best : undefined;
+}
+
+/** A record under a changed config: every field its policy or direction now settles differently. */
+export function applyPolicies(
+  record: CanonicalRecord,
+  def: ObjectDef,
+  priority: Readonly<Record<string, number>>,
+  systems: readonly string[],
+): { record: CanonicalRecord; fields: string[] } {
+  if (record.tombstone !== undefined) return { record, fields: [] };
+  const fields = { ...record.fields };
+  const changed: string[] = [];
+  for (const [field, fieldDef] of Object.entries(def.fields)) {
+    const picked = repick(record, field, fieldDef, priority, systems);
+    if (picked === undefined) continue;
+    fields[field] = picked;
+    changed.push(field);
+  }
+  return { record: changed.length === 0 ? record : { ...record, fields }, fields: changed };
 }

@@ -2,9 +2,10 @@
 // the env is read when the factory runs (cold start), so a missing variable fails at once.
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ResolvedConfig } from '../config/index.ts';
-import { SYSTEMS } from '../connectors/systems.ts';
+import { isSystemName, SYSTEMS } from '../connectors/systems.ts';
 import type { Connector } from '../connectors/types.ts';
 import { objectsInDependencyOrder } from '../engine/index.ts';
+import { applyConfigChange, CONFIG_META } from './apply-config.ts';
 import { requireEnv, writeQueueEnv } from './config.ts';
 import { emptyIngestReport, type IngestReport, ingestChanges } from './ingest.ts';
 import { logger, sqsBatchHandler } from './lambda.ts';
@@ -25,13 +26,26 @@ export function createPollHandler(
     connector,
     ingestQueueUrl: requireEnv('INGEST_QUEUE_URL'),
   };
+  let configChecked = false;
   // Scheduled by EventBridge Scheduler; the event carries nothing we need.
   return async () => {
+    if (!configChecked) {
+      // Once per container (a new deployment is a new container): a changed config re-settles the
+      // existing records through the ingest function, which has the write queues.
+      configChecked = true;
+      if ((await deps.store.getMeta(CONFIG_META)) !== config.fingerprint) {
+        await deps.queue.send(deps.ingestQueueUrl, [
+          JSON.stringify({ v: 1, changes: [], attempt: 0, applyConfig: config.fingerprint }),
+        ]);
+      }
+    }
+    // What is read from this system changed (a newly mapped field, a filter): read everything once.
+    const viewMeta = `view-${connector.system}`;
+    const view = isSystemName(connector.system) ? config.viewFingerprints[connector.system] : undefined;
+    const fromScratch = view !== undefined && (await deps.store.getMeta(viewMeta)) !== view;
     const before = connector.stats();
-    const report = await pollSystem(
-      deps,
-      config.objects.length > 0 ? objectsInDependencyOrder(config.model) : [],
-    );
+    const report = await pollSystem(deps, objectsInDependencyOrder(config.model), { fromScratch });
+    if (fromScratch && view !== undefined) await deps.store.putMeta(viewMeta, view);
     emitTelemetry({
       kind: 'poll',
       system: connector.system,
@@ -56,6 +70,11 @@ export function createIngestHandler(config: ResolvedConfig): (event: SQSEvent) =
   return async (event) => {
     const total: IngestReport = emptyIngestReport();
     const handler = sqsBatchHandler(ingestMessageSchema, async (messages) => {
+      if (messages.some((m) => m.body.applyConfig !== undefined)) {
+        const applied = await applyConfigChange({ ...deps, config });
+        if (applied.applied)
+          logger.info('config change applied', { fingerprint: config.fingerprint, records: applied.records });
+      }
       // Deferred changes come back with a higher attempt count; keep the count per group.
       for (const attempt of new Set(messages.map((m) => m.body.attempt))) {
         const changes = messages.filter((m) => m.body.attempt === attempt).flatMap((m) => m.body.changes);

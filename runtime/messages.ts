@@ -17,8 +17,10 @@ export const sourceChangeSchema = z.object({
 
 export const ingestMessageSchema = z.object({
   v: z.literal(1),
-  changes: z.array(sourceChangeSchema).min(1),
+  changes: z.array(sourceChangeSchema),
   attempt: z.number().int().min(0).default(0),
+  /** The config's fingerprint, when a poller found the deployed config changed: re-settle existing records. */
+  applyConfig: z.string().optional(),
 });
 export type IngestMessage = z.infer<typeof ingestMessageSchema>;
 

@@ -14,19 +14,28 @@ export interface PollDeps {
   onPage?: (object: ObjectType, records: number) => void;
 }
 
+export interface PollOptions {
+  /** Ignore the stored cursors and read everything (a newly mapped field is backfilled this way). */
+  fromScratch?: boolean;
+}
+
 export interface PollReport {
   system: string;
   polled: Record<string, number>;
   pages: number;
 }
 
-export async function pollSystem(deps: PollDeps, objects: readonly ObjectType[]): Promise<PollReport> {
+export async function pollSystem(
+  deps: PollDeps,
+  objects: readonly ObjectType[],
+  options: PollOptions = {},
+): Promise<PollReport> {
   const system = deps.connector.system;
   const report: PollReport = { system, polled: {}, pages: 0 };
   // Referenced objects first, so references usually resolve on the first ingest.
   for (const object of objects) {
     report.polled[object] = 0;
-    const cursor = await deps.store.getCursor(system, object);
+    const cursor = options.fromScratch === true ? undefined : await deps.store.getCursor(system, object);
     for await (const page of deps.connector.poll(object, cursor)) {
       if (page.changes.length > 0) {
         await deps.queue.send(

@@ -45,6 +45,7 @@ export const AUDIT_EVENTS = [
   'written',
   'write-failed',
   'echo',
+  'policy-applied',
   'deleted',
   'delete-ignored',
   'quarantined',
@@ -86,6 +87,9 @@ export interface Store {
   getLinks(system: string, object: ObjectType, externalIds: readonly string[]): Promise<Map<string, string>>;
   /** Link an external id to a canonical id unless already linked; returns the canonical id it holds. */
   putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string>;
+  /** A small named value of the deployment (e.g. the fingerprint of the config last applied). */
+  getMeta(name: string): Promise<string | undefined>;
+  putMeta(name: string, value: string): Promise<void>;
   /** Point an external id at a canonical id, replacing any link it had (merges, operator relinks). */
   setLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<void>;
   /** Claim a match key for a canonical id unless held; returns the holder. */
@@ -275,6 +279,29 @@ export class DynamoStore implements Store {
   putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string> {
     const { pk, sk } = linkKey(system, object, externalId);
     return this.putOnce(pk, sk, { system, object, externalId, canonicalId }, canonicalId);
+  }
+
+  async getMeta(name: string): Promise<string | undefined> {
+    this.count('GetItem');
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `META#${name}`, sk: 'META' },
+        ConsistentRead: true,
+      }),
+    );
+    const value = res.Item?.value;
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  async putMeta(name: string, value: string): Promise<void> {
+    this.count('PutItem');
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `META#${name}`, sk: 'META', value, at: new Date().toISOString() },
+      }),
+    );
   }
 
   async setLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<void> {
@@ -557,7 +584,7 @@ function auditSortKey(at: number, seq: number, field: string): string {
 }
 
 /** The item kinds of the table, in export order. */
-export const EXPORT_KINDS = ['record', 'link', 'key', 'cursor', 'audit', 'error'] as const;
+export const EXPORT_KINDS = ['record', 'link', 'key', 'cursor', 'meta', 'audit', 'error'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 const nonEmpty = z.string().min(1);
@@ -587,6 +614,7 @@ export const exportItemSchema = z.discriminatedUnion('kind', [
     cursor: z.record(z.string(), z.union([z.string(), z.number()])),
     updatedAt: z.string().optional(),
   }),
+  z.object({ kind: z.literal('meta'), name: keyPart, value: z.string(), at: z.string().optional() }),
   auditRowSchema.extend({
     kind: z.literal('audit'),
     canonicalId: nonEmpty,
@@ -643,6 +671,13 @@ function toStoredItem(item: ExportItem): Record<string, unknown> {
         cursor: item.cursor,
         ...(item.updatedAt === undefined ? {} : { updatedAt: item.updatedAt }),
       };
+    case 'meta':
+      return {
+        pk: `META#${item.name}`,
+        sk: 'META',
+        value: item.value,
+        ...(item.at === undefined ? {} : { at: item.at }),
+      };
     case 'audit': {
       const { kind: _kind, seq, ttl, ...row } = item;
       return { pk: `AUDIT#${row.canonicalId}`, sk: auditSortKey(row.at, seq, row.field), ...row, ttl };
@@ -687,6 +722,9 @@ function toExportItem(raw: Record<string, unknown>): ExportItem {
       break;
     case 'CURSOR':
       candidate = { ...attrs, kind: 'cursor', system: parts[1], object: parts[2] };
+      break;
+    case 'META':
+      candidate = { ...attrs, kind: 'meta', name: parts.slice(1).join('#') };
       break;
     case 'AUDIT': {
       const seq = /^[^#]*#(\d+)#/.exec(sk)?.[1];

@@ -207,7 +207,7 @@ describe('fieldsync export and import', () => {
     expect(toFile.code).toBe(0);
     expect(toFile.stdout).toBe('');
     expect(toFile.stderr).toMatch(
-      /^export: \d+ items \(\d+ record, \d+ link, \d+ key, \d+ cursor, \d+ audit\) to /,
+      /^export: \d+ items \(\d+ record, \d+ link, \d+ key, \d+ cursor, \d+ meta, \d+ audit\) to /,
     );
     const toStdout = await run(['export'], stateDir);
     expect(toStdout.code).toBe(0);
@@ -217,7 +217,7 @@ describe('fieldsync export and import', () => {
 
     const lines = exported.trimEnd().split('\n');
     const items = lines.map(parseJson);
-    const order = ['record', 'link', 'key', 'cursor', 'audit', 'error'];
+    const order = ['record', 'link', 'key', 'cursor', 'meta', 'audit', 'error'];
     const ranks = items.map((i) => order.indexOf(String(i.kind)));
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
     expect(ranks).not.toContain(-1);

@@ -38,6 +38,7 @@ export function countByKind(items: readonly ExportItem[]): Record<ExportKind, nu
     link: counts.link ?? 0,
     key: counts.key ?? 0,
     cursor: counts.cursor ?? 0,
+    meta: counts.meta ?? 0,
     audit: counts.audit ?? 0,
     error: counts.error ?? 0,
   };

@@ -3,16 +3,7 @@
 // and which fields. Reads the state only: no SaaS call, nothing written.
 import type { ResolvedConfig } from '../../config/index.ts';
 import { SYSTEMS, type SystemName } from '../../connectors/systems.ts';
-import {
-  acceptsFrom,
-  type CanonicalRecord,
-  type FieldDef,
-  type FieldState,
-  type ObjectDef,
-  type ObjectType,
-  planWrite,
-  policyOf,
-} from '../../engine/index.ts';
+import { type ObjectDef, type ObjectType, planWrite, repick } from '../../engine/index.ts';
 import type { Store } from '../../runtime/store.ts';
 import type { Out } from './format.ts';
 
@@ -47,43 +38,6 @@ export interface PlanReport {
 
 function emptyPlan(): ObjectPlan {
   return { create: 0, update: 0, delete: 0, held: 0, fields: {}, repicked: {} };
-}
-
-function valueIn(record: CanonicalRecord, system: string, field: string): FieldState | undefined {
-  const shadow = record.shadows[system];
-  if (shadow === undefined || !Object.hasOwn(shadow.values, field)) return undefined;
-  const value = shadow.values[field] ?? null;
-  // A blank in a system is absence of data, never a reason to pick it.
-  if (value === null) return undefined;
-  return { value, source: system, sourceTime: shadow.asOf, seenAt: shadow.asOf };
-}
-
-/**
- * The value a field's policy and direction pick from what the systems hold, when that differs from the
- * canonical register (which was merged under the config in force then): `always:S` and `prefer:S`
- * pick S's value; a register set by a system the field no longer accepts from yields to the highest
- * priority system it accepts from. Undefined when the register stands.
- */
-export function repick(
-  record: CanonicalRecord,
-  field: string,
-  def: FieldDef,
-  priority: Readonly<Record<string, number>>,
-): FieldState | undefined {
-  const current = record.fields[field];
-  const policy = policyOf(def);
-  if (policy.kind === 'always' || policy.kind === 'prefer') {
-    if (!acceptsFrom(def, policy.system)) return undefined;
-    const held = valueIn(record, policy.system, field);
-    return held !== undefined && held.value !== current?.value ? held : undefined;
-  }
-  if (current === undefined || acceptsFrom(def, current.source)) return undefined;
-  const candidates = SYSTEMS.filter((s) => acceptsFrom(def, s))
-    .map((s) => valueIn(record, s, field))
-    .filter((s): s is FieldState => s !== undefined)
-    .sort((a, b) => (priority[b.source] ?? 0) - (priority[a.source] ?? 0));
-  const best = candidates[0];
-  return best !== undefined && best.value !== current.value ? best : undefined;
 }
 
 /** Fields a system's view maps (plain fields and references), canonical name -> native name. */
@@ -131,7 +85,7 @@ export async function planCommandReport(store: Store, config: ResolvedConfig): P
         const repicked = new Set<string>();
         const fields = { ...record.fields };
         for (const [field, fieldDef] of Object.entries(def.fields)) {
-          const picked = repick(record, field, fieldDef, config.priority);
+          const picked = repick(record, field, fieldDef, config.priority, SYSTEMS);
           if (picked === undefined) continue;
           fields[field] = picked;
           repicked.add(field);
