@@ -346,7 +346,9 @@ interface Sandboxes {
   close(): Promise<void>;
 }
 
-export async function startSandboxes(options: { people?: number; seed?: number } = {}): Promise<Sandboxes> {
+export async function startSandboxes(
+  options: { people?: number; seed?: number; deals?: number } = {},
+): Promise<Sandboxes> {
   const salesforce = await startSalesforceSandbox(options);
   const hubspot = await startHubSpotSandbox(options);
   return {
@@ -406,15 +408,17 @@ function describeAgreement(report: AgreementReport): string[] {
 async function demo(env: NodeJS.ProcessEnv, out: Out): Promise<number> {
   out('No SaaS credentials in the environment: starting the Salesforce and HubSpot sandboxes on 127.0.0.1.');
   const people = Number(env.FIELDSYNC_DEMO_PEOPLE ?? 60);
-  const boxes = await startSandboxes({ people });
+  const boxes = await startSandboxes({ people, deals: Math.max(2, Math.round(people / 6)) });
   const dir = join(stateDir(env), 'demo');
   // The sandboxes start fresh every time, so the demo's state does too.
   rmSync(dir, { recursive: true, force: true });
   const sf = boxes.salesforce;
   const hs = boxes.hubspot;
-  out(`  salesforce ${sf.url}: ${sf.list('Account').length} accounts, ${sf.list('Contact').length} contacts`);
   out(
-    `  hubspot    ${hs.url}: ${hs.list('companies').length} companies, ${hs.list('contacts').length} contacts`,
+    `  salesforce ${sf.url}: ${sf.list('Account').length} accounts, ${sf.list('Contact').length} contacts, ${sf.list('Opportunity').length} opportunities`,
+  );
+  out(
+    `  hubspot    ${hs.url}: ${hs.list('companies').length} companies, ${hs.list('contacts').length} contacts, ${hs.list('deals').length} deals`,
   );
   out(`  state in ${dir}`);
   const config = await cliConfig(env);
