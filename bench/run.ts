@@ -118,9 +118,11 @@ try {
       salesforce: {
         records_read: total(sf.polled),
         query_calls: sf.calls.query ?? 0,
-        ideal_query_calls:
-          Math.ceil(boxes.salesforce.list('Contact').length / 2000) +
-          Math.ceil(boxes.salesforce.list('Account').length / 2000),
+        // One query page per 2,000 rows, and at least one query per synced object.
+        ideal_query_calls: (['Account', 'Contact', 'Opportunity'] as const).reduce(
+          (n, o) => n + Math.max(1, Math.ceil(boxes.salesforce.list(o).length / 2000)),
+          0,
+        ),
         records_written: sfWritten,
         write_calls: sf.writeCalls,
         records_per_write_call: sf.writeCalls === 0 ? 0 : +(sfWritten / sf.writeCalls).toFixed(1),
