@@ -8,6 +8,7 @@ import type { PropertySpec } from './properties.ts';
 import { type HsObjectType, isObjectType } from './schema.ts';
 import { createRequestHandler, type FaultOptions } from './server.ts';
 import { HubSpotStore, type MergeMode } from './store.ts';
+import { type SandboxWebhooks, type WebhookOptions, WebhookSender } from './webhooks.ts';
 
 export { ASSOCIATION_PAIRS } from './associations-model.ts';
 export { HubSpotApiError } from './errors.ts';
@@ -23,6 +24,14 @@ export {
 } from './schema.ts';
 export type { FaultOptions } from './server.ts';
 export type { HsRecord, MergeMode } from './store.ts';
+export {
+  type HsWebhookEvent,
+  SANDBOX_PORTAL_ID,
+  type SandboxWebhooks,
+  type WebhookFaults,
+  type WebhookOptions,
+  type WebhookStats,
+} from './webhooks.ts';
 
 export interface HubSpotSandboxOptions {
   /** Default 0: any free port. */
@@ -54,6 +63,8 @@ export interface HubSpotSandboxOptions {
   /** A change becomes visible to search this long after it happens; default 0. */
   searchLagMs?: number;
   faults?: FaultOptions;
+  /** Send webhooks for changes made through the API or the direct API (also settable later). */
+  webhooks?: WebhookOptions;
 }
 
 export interface HubSpotSandbox extends PortalApi {
@@ -61,6 +72,7 @@ export interface HubSpotSandbox extends PortalApi {
   token: string;
   /** API calls by route key, e.g. 'POST /crm/v3/objects/contacts/batch/update'. */
   stats: CallStats;
+  webhooks: SandboxWebhooks;
   close(): Promise<void>;
 }
 
@@ -89,6 +101,9 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
       { lifecycleStages: options.lifecycleStages === true },
     );
   }
+  // After seeding: the seed is the portal's history, not news.
+  const webhooks = new WebhookSender(now, options.webhooks);
+  store.onChange((change) => webhooks.record(change));
   const stats = new CallStats();
   const server = await listen(
     createRequestHandler({
@@ -104,5 +119,9 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     }),
     options.port ?? 0,
   );
-  return { ...portal, url: server.url, token, stats, close: () => server.close() };
+  const close = async () => {
+    await webhooks.close();
+    await server.close();
+  };
+  return { ...portal, url: server.url, token, stats, webhooks, close };
 }

@@ -258,14 +258,17 @@ export function createRequestHandler(
     const host = req.headers.host ?? 'sandbox.invalid';
     let reply: Reply;
     try {
-      reply = matched.route.handler({
-        params: matched.params,
-        query: url.searchParams,
-        body: parseJson(raw),
-        store: config.store,
-        now: config.now,
-        baseUrl: `http://${host}`,
-      });
+      // API writes show up in webhooks as changeSource INTEGRATION; direct and admin edits as CRM_UI.
+      reply = config.store.withSource('INTEGRATION', () =>
+        matched.route.handler({
+          params: matched.params,
+          query: url.searchParams,
+          body: parseJson(raw),
+          store: config.store,
+          now: config.now,
+          baseUrl: `http://${host}`,
+        }),
+      );
     } catch (error) {
       reply = apiErrorReply(toApiError(error));
     }

@@ -54,6 +54,35 @@ interface IndexVersion {
   record: StoredRecord | undefined;
 }
 
+/** Who made a change, as webhooks report it (`changeSource`): the API, or a user in the portal. */
+export type ChangeSource = 'INTEGRATION' | 'CRM_UI';
+
+/** A change to the portal's data, for the webhook sender. Seeding and a merge's inner steps emit none. */
+export type StoreChange = ChangeBody & { at: number; source: ChangeSource };
+
+type ChangeBody =
+  | { kind: 'creation'; type: HsObjectType; id: string }
+  | { kind: 'propertyChange'; type: HsObjectType; id: string; name: string; value: string | null }
+  | { kind: 'deletion'; type: HsObjectType; id: string }
+  | {
+      kind: 'merge';
+      type: HsObjectType;
+      primaryId: string;
+      secondaryId: string;
+      resultId: string;
+      propertiesMoved: number;
+    }
+  | {
+      kind: 'association';
+      /** The pair's owner side (contact or deal) and the other side. */
+      ownerType: HsObjectType;
+      ownerId: string;
+      otherType: HsObjectType;
+      otherId: string;
+      primary: boolean;
+      removed: boolean;
+    };
+
 export interface AssociationLink {
   id: string;
   primary: boolean;
@@ -108,12 +137,41 @@ export class HubSpotStore {
     AssociationPair,
     { forward: Map<string, Map<string, boolean>>; backward: Map<string, Set<string>> }
   >(ASSOCIATION_PAIRS.map((p) => [p, { forward: new Map(), backward: new Map() }]));
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+  /** > 0 while a merge runs: its archive/create/associate steps are one `merge` change. */
+  private muted = 0;
+  private source: ChangeSource = 'CRM_UI';
 
   constructor(options: StoreOptions) {
     this.now = options.now;
     this.searchLagMs = options.searchLagMs;
     this.mergeMode = options.mergeMode ?? 'new-id';
     this.nextId = options.firstId ?? 101;
+  }
+
+  // ---- change notifications ------------------------------------------------------------------
+
+  /** Calls `listener` after each change; returns the unsubscribe function. */
+  onChange(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs `fn` with its changes attributed to `source` (the API routes run as 'INTEGRATION'). */
+  withSource<T>(source: ChangeSource, fn: () => T): T {
+    const previous = this.source;
+    this.source = source;
+    try {
+      return fn();
+    } finally {
+      this.source = previous;
+    }
+  }
+
+  private emit(body: ChangeBody): void {
+    if (this.muted > 0 || this.listeners.size === 0) return;
+    const change: StoreChange = { ...body, at: this.now(), source: this.source };
+    for (const listener of this.listeners) listener(change);
   }
 
   // ---- properties ----------------------------------------------------------------------------
@@ -362,6 +420,7 @@ export class HubSpotStore {
     this.records[type].set(record.id, record);
     this.apply(record, values);
     this.index(record, options.seeded === true ? Number.NEGATIVE_INFINITY : at);
+    if (options.seeded !== true) this.emit({ kind: 'creation', type, id: record.id });
     return record;
   }
 
@@ -370,10 +429,12 @@ export class HubSpotStore {
     if (record === undefined || !isLive(record)) throw notFoundError();
     const clash = this.conflict(type, writes, id);
     if (clash !== undefined) throw clash;
+    const changed = [...writes].filter(([name, value]) => (record.values.get(name) ?? null) !== value);
     this.apply(record, writes);
     const at = this.now();
     record.updatedAt = at;
     this.index(record, at);
+    for (const [name, value] of changed) this.emit({ kind: 'propertyChange', type, id, name, value });
     return record;
   }
 
@@ -386,6 +447,7 @@ export class HubSpotStore {
     record.archivedAt = at;
     record.updatedAt = at;
     this.index(record, at);
+    this.emit({ kind: 'deletion', type, id });
     return true;
   }
 
@@ -488,12 +550,32 @@ export class HubSpotStore {
     const table = this.table(pair);
     const links = table.forward.get(ownerId) ?? new Map<string, boolean>();
     const labelled = primary && pair.forward.primary !== undefined;
+    const existed = links.has(otherId);
     if (labelled) for (const id of links.keys()) links.set(id, false);
     links.set(otherId, labelled || (links.get(otherId) ?? false));
     table.forward.set(ownerId, links);
     const back = table.backward.get(otherId) ?? new Set<string>();
     back.add(ownerId);
     table.backward.set(otherId, back);
+    if (!existed) this.emitAssociation(pair, ownerId, otherId, links.get(otherId) === true, false);
+  }
+
+  private emitAssociation(
+    pair: AssociationPair,
+    ownerId: string,
+    otherId: string,
+    primary: boolean,
+    removed: boolean,
+  ): void {
+    this.emit({
+      kind: 'association',
+      ownerType: pair.owner,
+      ownerId,
+      otherType: pair.other,
+      otherId,
+      primary,
+      removed,
+    });
   }
 
   /** Removes the primary label only (the unlabeled association stays). */
@@ -506,8 +588,10 @@ export class HubSpotStore {
   dissociate(fromType: HsObjectType, fromId: string, toType: HsObjectType, toId: string): void {
     const { pair, ownerId, otherId } = this.oriented(fromType, fromId, toType, toId);
     const table = this.table(pair);
+    const primary = table.forward.get(ownerId)?.get(otherId);
     table.forward.get(ownerId)?.delete(otherId);
     table.backward.get(otherId)?.delete(ownerId);
+    if (primary !== undefined) this.emitAssociation(pair, ownerId, otherId, primary, true);
   }
 
   /** Live records of `toType` associated with a record, in id order. */
@@ -543,6 +627,23 @@ export class HubSpotStore {
    * resolve to the result. See MergeMode for which id the result has.
    */
   merge(type: HsObjectType, primaryId: string, secondaryId: string): StoredRecord {
+    let merged: { result: StoredRecord; propertiesMoved: number };
+    this.muted++;
+    try {
+      merged = this.mergeQuietly(type, primaryId, secondaryId);
+    } finally {
+      this.muted--;
+    }
+    const { result, propertiesMoved } = merged;
+    this.emit({ kind: 'merge', type, primaryId, secondaryId, resultId: result.id, propertiesMoved });
+    return result;
+  }
+
+  private mergeQuietly(
+    type: HsObjectType,
+    primaryId: string,
+    secondaryId: string,
+  ): { result: StoredRecord; propertiesMoved: number } {
     const primary = this.records[type].get(primaryId);
     const secondary = this.records[type].get(secondaryId);
     if (primaryId === secondaryId) throw validationError('Cannot merge an object with itself');
@@ -552,7 +653,12 @@ export class HubSpotStore {
       throw notFoundError(`Object with ID ${secondaryId} of type ${SCHEMAS[type].label} does not exist`);
 
     const values = new Map(primary.values);
-    for (const [name, value] of secondary.values) if (!values.has(name)) values.set(name, value);
+    let propertiesMoved = 0;
+    for (const [name, value] of secondary.values)
+      if (!values.has(name)) {
+        values.set(name, value);
+        propertiesMoved++;
+      }
     const merged = new Set<string>();
     for (const r of [primary, secondary])
       for (const id of (r.values.get('hs_merged_object_ids') ?? '').split(';')) if (id !== '') merged.add(id);
@@ -600,7 +706,7 @@ export class HubSpotStore {
         this.associate(type, result.id, toType, link.id, primaryLabel);
       }
     }
-    return result;
+    return { result, propertiesMoved };
   }
 
   // ---- seed ----------------------------------------------------------------------------------
