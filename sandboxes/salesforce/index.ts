@@ -4,6 +4,7 @@
 import { CallStats, listen } from '../http.ts';
 import { prng } from '../seed.ts';
 import { SalesforceSandboxError } from './errors.ts';
+import { type OutboundMessagesOptions, OutboundSender, type SandboxOutbound } from './outbound.ts';
 import {
   type CustomFieldSpec,
   describeObject,
@@ -18,6 +19,14 @@ import { SalesforceStore, type SfRecord, type SfValue, ShapeError, type WriteRes
 
 export { type RecordError, SalesforceSandboxError, SfApiError } from './errors.ts';
 export { formatDateTime, parseDateTime } from './format.ts';
+export {
+  DEFAULT_ORGANIZATION_ID,
+  MAX_NOTIFICATIONS_PER_MESSAGE,
+  type OutboundFaults,
+  type OutboundMessagesOptions,
+  type OutboundStats,
+  type SandboxOutbound,
+} from './outbound.ts';
 export {
   CUSTOM_FIELD_TYPES,
   type CustomFieldSpec,
@@ -57,6 +66,8 @@ export interface SalesforceSandboxOptions {
   dailyLimit?: number;
   /** Fault injection on API routes: seeded random 503 SERVER_UNAVAILABLE and fixed latency. */
   faults?: { seed?: number; rate5xx?: number; latencyMs?: number };
+  /** Outbound Messages on create/update (API and direct API); off unless given or configured later. */
+  outboundMessages?: OutboundMessagesOptions;
 }
 
 export interface SalesforceSandbox {
@@ -65,6 +76,8 @@ export interface SalesforceSandbox {
   refreshToken: string;
   /** API calls by route key, e.g. 'GET query', 'GET queryMore', 'PATCH composite/sobjects'. */
   stats: CallStats;
+  /** Outbound Messages: flush(), stats, configure(). */
+  outbound: SandboxOutbound;
   close(): Promise<void>;
   /** Invalidates every access token, so the next API call gets 401 INVALID_SESSION_ID (refresh tests). */
   expireSessions(): void;
@@ -142,13 +155,18 @@ export async function startSalesforceSandbox(
   });
   const server = await listen(handler, options.port ?? 0);
   baseUrl = server.url;
+  const outbound = new OutboundSender(store, () => baseUrl, options.outboundMessages);
 
   return {
     url: server.url,
     token,
     refreshToken,
     stats,
-    close: () => server.close(),
+    outbound,
+    close: async () => {
+      await outbound.stop();
+      await server.close();
+    },
     expireSessions: () => tokens.clear(),
     list: (sobject) => store.rows(sobject).map((r) => ({ ...r })),
     get: (sobject, id) => store.get(sobject, id),

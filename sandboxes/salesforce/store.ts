@@ -29,6 +29,14 @@ interface State {
   counters: Record<SObjectName, number>;
 }
 
+/** A committed create or update, as a workflow rule or record-triggered Flow would see it. */
+export interface StoreChange {
+  type: SObjectName;
+  kind: 'create' | 'update';
+  /** The record right after the write (a copy). */
+  record: SfRecord;
+}
+
 export type WriteResult =
   | { ok: true; id: string; created: boolean; record: SfRecord }
   | { ok: false; id: string | undefined; errors: RecordError[] };
@@ -118,6 +126,9 @@ export class SalesforceStore {
   private readonly now: () => number;
   /** This org's objects and fields, custom fields included. */
   readonly schema: OrgSchema;
+  private readonly listeners: Array<(change: StoreChange) => void> = [];
+  /** Changes held back inside atomically() until it commits. */
+  private held: StoreChange[] | undefined;
 
   constructor(now: () => number, schema: OrgSchema = new OrgSchema()) {
     this.now = now;
@@ -149,6 +160,17 @@ export class SalesforceStore {
         );
     }
     return out;
+  }
+
+  /** Calls `listener` after every committed create and update (not deletes, merges or seeding). */
+  onChange(listener: (change: StoreChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(type: SObjectName, kind: StoreChange['kind'], record: SfRecord): void {
+    const change: StoreChange = { type, kind, record: { ...record } };
+    if (this.held !== undefined) this.held.push(change);
+    else for (const listener of this.listeners) listener(change);
   }
 
   private stamp(): string {
@@ -279,6 +301,12 @@ export class SalesforceStore {
   }
 
   create(type: SObjectName, values: FieldValues): WriteResult {
+    const result = this.insert(type, values);
+    if (result.ok) this.emit(type, 'create', result.record);
+    return result;
+  }
+
+  private insert(type: SObjectName, values: FieldValues): WriteResult {
     const object = this.schema.object(type);
     const stamp = this.stamp();
     const blank: SfRecord = { Id: '' };
@@ -325,6 +353,7 @@ export class SalesforceStore {
     const stamp = this.stamp();
     const record: SfRecord = { ...applied.record, LastModifiedDate: stamp, SystemModstamp: stamp };
     this.table(found.type).set(record.Id, { record, deletedAt: undefined });
+    this.emit(found.type, 'update', record);
     return { ok: true, id: record.Id, created: false, record: { ...record } };
   }
 
@@ -485,7 +514,7 @@ export class SalesforceStore {
 
   /** Inserts a record with given audit timestamps (seeding only). */
   seed(type: SObjectName, fields: Record<string, SfValue>, modifiedAt: number, createdAt: number): SfRecord {
-    const result = this.create(type, this.normalize(this.schema.object(type), fields));
+    const result = this.insert(type, this.normalize(this.schema.object(type), fields));
     if (!result.ok) throw new Error(`seed record rejected: ${JSON.stringify(result.errors)}`);
     const record: SfRecord = {
       ...result.record,
@@ -497,8 +526,12 @@ export class SalesforceStore {
     return record;
   }
 
-  /** Runs `fn`; if it returns false every change it made is undone (allOrNone). */
+  /** Runs `fn`; if it returns false every change it made is undone (allOrNone) and nobody hears of it. */
   atomically(fn: () => boolean): boolean {
+    const outer = this.held === undefined;
+    const held = this.held ?? [];
+    const mark = held.length;
+    this.held = held;
     const saved: State = {
       records: {
         Account: new Map(this.state.records.Account),
@@ -507,8 +540,19 @@ export class SalesforceStore {
       },
       counters: { ...this.state.counters },
     };
-    const commit = fn();
-    if (!commit) this.state = saved;
+    let commit = false;
+    try {
+      commit = fn();
+    } finally {
+      if (!commit) {
+        this.state = saved;
+        held.length = mark;
+      }
+      if (outer) {
+        this.held = undefined;
+        for (const change of held) for (const listener of this.listeners) listener(change);
+      }
+    }
     return commit;
   }
 }
