@@ -5,9 +5,9 @@ import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/objects/
 import { z } from 'zod';
 import type { SystemObject, SystemView } from '../../config/index.ts';
 import type { ObjectType } from '../../engine/index.ts';
+import { PacedCounter, type RateBudget, sharedBudget } from '../budget.ts';
 import { AuthError, ConnectorError, isNetworkError, RateLimitError } from '../errors.ts';
 import {
-  CallCounter,
   type Connector,
   type Cursor,
   chunk,
@@ -40,6 +40,8 @@ export interface HubSpotConfig {
   /** Re-read this much before the cursor: search is eventually consistent ("it may take a few moments
    * for newly created or updated objects to appear"). */
   overlapMs?: number;
+  /** The rate budget to pace against; default: one per account (base URL + token) in this process. */
+  budget?: RateBudget;
 }
 
 /** Batch endpoints take at most 100 inputs (CRM objects API, batch read/create/update/upsert). */
@@ -98,6 +100,14 @@ const propertiesSchema = z.object({
   ),
 });
 
+/** What the SDK middleware sees of every response (success or error): status and headers. */
+const responseContextSchema = z.object({
+  httpStatusCode: z.number(),
+  headers: z.record(z.string(), z.string()),
+});
+/** Poll calls that are backfill while a poll starts from no cursor. */
+const POLL_KINDS: ReadonlySet<string> = new Set(['search', 'archived']);
+
 const exceptionSchema = z.object({
   code: z.number(),
   body: z.unknown().optional(),
@@ -151,7 +161,10 @@ export function translateError(err: unknown): ConnectorError {
 export class HubSpotConnector implements Connector {
   readonly system = SYSTEM;
   private readonly client: Client;
-  private readonly counter = new CallCounter(translateError);
+  private readonly counter: PacedCounter;
+  private readonly rateBudget: RateBudget;
+  /** The current poll started from no cursor: its calls are backfill and leave a reserve for live work. */
+  private backfilling = false;
   private readonly overlapMs: number;
   private lastSearchAt = 0;
   private readonly view: SystemView;
@@ -159,12 +172,34 @@ export class HubSpotConnector implements Connector {
   /** `view`: what the config syncs in HubSpot (objects, properties, associations, filters). */
   constructor(config: HubSpotConfig, view: SystemView) {
     this.view = view;
+    const basePath = (config.baseUrl ?? 'https://api.hubapi.com').replace(/\/+$/, '');
+    const budget = config.budget ?? sharedBudget(`${SYSTEM} ${basePath} ${config.accessToken}`);
+    this.rateBudget = budget;
+    this.counter = new PacedCounter(translateError, {
+      system: SYSTEM,
+      budget,
+      priority: (kind) => (this.backfilling && POLL_KINDS.has(kind) ? 'backfill' : 'live'),
+      // Search has its own per-second limit (paced in search()) and is outside the ten-secondly window.
+      counts: (kind) => kind !== 'search',
+    });
     // numberOfApiCallRetries is the total number of attempts (SDK RetryDecorator); it retries 5xx and
     // the ten-secondly 429. Keep every Client in a process on the same settings: the SDK's decorators are a singleton.
     this.client = new Client({
       accessToken: config.accessToken,
-      basePath: (config.baseUrl ?? 'https://api.hubapi.com').replace(/\/+$/, ''),
+      basePath,
       numberOfApiCallRetries: 3,
+      // Every response, success or ApiException, SDK retries included, passes here: the limit headers
+      // (X-HubSpot-RateLimit-*, reference B7) feed the budget.
+      middleware: [
+        {
+          pre: (ctx: unknown) => ctx,
+          post: (ctx: unknown) => {
+            const res = responseContextSchema.safeParse(ctx);
+            if (res.success) budget.observeHubSpotHeaders(res.data.headers);
+            return ctx;
+          },
+        },
+      ],
     });
     this.overlapMs = config.overlapMs ?? 60_000;
   }
@@ -173,10 +208,16 @@ export class HubSpotConnector implements Connector {
     return this.counter.stats();
   }
 
+  /** The account's rate budget (ten-secondly and daily windows), shared with other connectors of it here. */
+  budget(): RateBudget {
+    return this.rateBudget;
+  }
+
   async *poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage> {
     const o = objectView(this.view, object);
     const parsed =
       cursor === undefined || Object.keys(cursor).length === 0 ? undefined : cursorSchema.safeParse(cursor);
+    this.backfilling = parsed === undefined;
     if (parsed !== undefined && !parsed.success)
       throw new ConnectorError(
         SYSTEM,

@@ -4,9 +4,9 @@ import { Connection } from 'jsforce';
 import { z } from 'zod';
 import type { SystemView } from '../../config/index.ts';
 import type { ObjectType } from '../../engine/index.ts';
+import { PacedCounter, type RateBudget, sharedBudget } from '../budget.ts';
 import { AuthError, ConnectorError, isNetworkError, RateLimitError } from '../errors.ts';
 import {
-  CallCounter,
   type Connector,
   type Cursor,
   chunk,
@@ -40,6 +40,17 @@ export interface SalesforceConfig {
   /** Re-read this much before the cursor on every poll: SystemModstamp is set at transaction start, so a
    * long transaction can commit a record stamped before the cursor after we read past it. */
   overlapMs?: number;
+  /** OAuth refresh (reference A4.2): with a refresh token, jsforce answers 401 INVALID_SESSION_ID by
+   * refreshing the access token and replaying the request once. `clientId` is then required. */
+  refreshToken?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** Where the token endpoint lives; default the instance URL (My Domain serves /services/oauth2/token). */
+  loginUrl?: string;
+  /** Called with each new access token, to persist it (Secrets Manager on AWS, the state dir locally). */
+  onTokenRefreshed?: (accessToken: string) => void | Promise<void>;
+  /** The rate budget to pace against; default: one per org (instance URL) in this process. */
+  budget?: RateBudget;
 }
 
 /** sObject Collections accept at most 200 records per request (Salesforce REST API Developer Guide, "sObject Collections"). */
@@ -102,23 +113,75 @@ export function translateError(err: unknown): ConnectorError {
 export class SalesforceConnector implements Connector {
   readonly system = SYSTEM;
   private readonly conn: Connection;
-  private readonly counter = new CallCounter(translateError);
+  private readonly counter: PacedCounter;
+  private readonly rateBudget: RateBudget;
+  /** The `conn.limitInfo` last fed to the budget: jsforce replaces the object on every response with the header. */
+  private seenLimitInfo: unknown;
+  /** The current poll started from no cursor: its queries are backfill and leave a reserve for live work. */
+  private backfilling = false;
   private readonly overlapMs: number;
   private readonly view: SystemView;
 
   /** `view`: what the config syncs in Salesforce (objects, fields, references, filters). */
   constructor(config: SalesforceConfig, view: SystemView) {
     this.view = view;
+    const instanceUrl = config.instanceUrl.replace(/\/+$/, '');
+    const refresh =
+      config.refreshToken === undefined
+        ? {}
+        : {
+            refreshToken: config.refreshToken,
+            oauth2: {
+              loginUrl: (config.loginUrl ?? instanceUrl).replace(/\/+$/, ''),
+              ...(config.clientId !== undefined ? { clientId: config.clientId } : {}),
+              ...(config.clientSecret !== undefined ? { clientSecret: config.clientSecret } : {}),
+            },
+          };
     this.conn = new Connection({
-      instanceUrl: config.instanceUrl.replace(/\/+$/, ''),
+      instanceUrl,
       accessToken: config.accessToken,
       version: config.apiVersion ?? '62.0',
+      ...refresh,
+    });
+    const onRefreshed = config.onTokenRefreshed;
+    if (onRefreshed !== undefined) {
+      this.conn.on('refresh', (accessToken: unknown) => {
+        if (typeof accessToken !== 'string') return;
+        // Persisting is best effort: the connection already holds the new token for this process.
+        Promise.resolve()
+          .then(() => onRefreshed(accessToken))
+          .catch((err: unknown) =>
+            console.error(
+              `salesforce: could not persist the refreshed access token: ${err instanceof Error ? err.message : String(err)}`,
+            ),
+          );
+      });
+    }
+    const budget = config.budget ?? sharedBudget(`${SYSTEM} ${instanceUrl}`);
+    this.rateBudget = budget;
+    this.counter = new PacedCounter(translateError, {
+      system: SYSTEM,
+      budget,
+      priority: (kind) => (this.backfilling && kind === 'query' ? 'backfill' : 'live'),
+      afterCall: () => this.observeLimitInfo(),
     });
     this.overlapMs = config.overlapMs ?? 60_000;
   }
 
   stats() {
     return this.counter.stats();
+  }
+
+  /** The org's rate budget (the daily API allocation), shared with other connectors of it here. */
+  budget(): RateBudget {
+    return this.rateBudget;
+  }
+
+  private observeLimitInfo(): void {
+    const info = this.conn.limitInfo;
+    if (info === this.seenLimitInfo) return;
+    this.seenLimitInfo = info;
+    if (info.apiUsage !== undefined) this.rateBudget.observeApiUsage(info.apiUsage);
   }
 
   /** API usage from the last response's Sforce-Limit-Info header. */
@@ -160,6 +223,7 @@ export class SalesforceConnector implements Connector {
 
   async *poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage> {
     let current: Cursor | undefined = cursor;
+    this.backfilling = cursor === undefined || Object.keys(cursor).length === 0;
     // REST "Query" resource; pages of up to 2,000 rows follow nextRecordsUrl.
     // queryAll: deleted rows (IsDeleted, MasterRecordId for merge losers) come with the changes.
     let page: unknown = await this.counter.call(
