@@ -6,6 +6,7 @@ export interface AppConfig {
   readonly stage: Stage;
   readonly pollRate: Duration;
   readonly alarmEmail?: string;
+  readonly webhookBaseUrl?: string;
 }
 
 export class ContextError extends Error {
@@ -13,7 +14,7 @@ export class ContextError extends Error {
 }
 
 /**
- * Reads `stage`, `pollRateMinutes` and `alarmEmail` from CDK context (cdk.json or `-c key=value`;
+ * Reads `stage`, `pollRateMinutes`, `alarmEmail` and `webhookBaseUrl` from CDK context (cdk.json or `-c key=value`;
  * values from the command line arrive as strings) and fails synth on a bad value.
  */
 export function readConfig(node: Node): AppConfig {
@@ -30,9 +31,27 @@ export function readConfig(node: Node): AppConfig {
   if (alarmEmail !== undefined && alarmEmail !== '' && typeof alarmEmail !== 'string') {
     throw new ContextError('context alarmEmail must be a string');
   }
+
+  // A custom domain in front of the webhook API: HubSpot signs the URL it called, so the webhook
+  // function must know it. https only (SaaS senders require it); no query or fragment.
+  const webhookBaseUrl: unknown = node.tryGetContext('webhookBaseUrl');
+  if (webhookBaseUrl !== undefined && webhookBaseUrl !== '' && !isHttpsBaseUrl(webhookBaseUrl)) {
+    throw new ContextError(
+      `context webhookBaseUrl must be an https URL such as https://hooks.example.com, got ${String(webhookBaseUrl)}`,
+    );
+  }
   return {
     stage,
     pollRate: Duration.minutes(minutes),
     ...(typeof alarmEmail === 'string' && alarmEmail !== '' ? { alarmEmail } : {}),
+    ...(typeof webhookBaseUrl === 'string' && webhookBaseUrl !== ''
+      ? { webhookBaseUrl: webhookBaseUrl.replace(/\/+$/, '') }
+      : {}),
   };
+}
+
+function isHttpsBaseUrl(value: unknown): value is string {
+  if (typeof value !== 'string' || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.protocol === 'https:' && url.hostname !== '' && url.search === '' && url.hash === '';
 }

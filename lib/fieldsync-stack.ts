@@ -7,19 +7,22 @@ export interface FieldsyncStackProps extends StackProps {
   readonly stage: Stage;
   readonly pollRate: Duration;
   readonly alarmEmail?: string;
+  /** Public https base URL of the webhook API when a custom domain fronts it. */
+  readonly webhookBaseUrl?: string;
 }
 
-/** Deploys one `Fieldsync` and prints what the user needs: table, queues, credentials secret. */
+/** Deploys one `Fieldsync` and prints what the user needs: table, queues, credentials secret, webhook URLs. */
 export class FieldsyncStack extends Stack {
   readonly fieldsync: Fieldsync;
 
   constructor(scope: Construct, id: string, props: FieldsyncStackProps) {
-    const { stage, pollRate, alarmEmail, ...stackProps } = props;
+    const { stage, pollRate, alarmEmail, webhookBaseUrl, ...stackProps } = props;
     super(scope, id, stackProps);
     this.fieldsync = new Fieldsync(this, 'Fieldsync', {
       stage,
       pollRate,
       ...(alarmEmail ? { alarmEmail } : {}),
+      ...(webhookBaseUrl ? { webhookBaseUrl } : {}),
     });
 
     const { state } = this.fieldsync;
@@ -31,6 +34,19 @@ export class FieldsyncStack extends Stack {
     new CfnOutput(this, 'CredentialsSecretArn', {
       value: state.credentialsSecret.secretArn,
       description: 'Put the SaaS credentials JSON here (aws secretsmanager put-secret-value)',
+    });
+    new CfnOutput(this, 'WebhookApiUrl', {
+      value: this.fieldsync.webhookApi.url,
+      description: 'The webhook HTTP API endpoint (point a custom domain here, then set webhookBaseUrl)',
+    });
+    new CfnOutput(this, 'HubspotWebhookUrl', {
+      value: this.fieldsync.hubspotWebhookUrl,
+      description: 'HubSpot app webhook target URL (signatures need HUBSPOT_CLIENT_SECRET in the secret)',
+    });
+    new CfnOutput(this, 'SalesforceWebhookUrl', {
+      value: this.fieldsync.salesforceWebhookUrl('<SALESFORCE_OUTBOUND_SECRET>'),
+      description:
+        'Salesforce Outbound Message endpoint; replace the last segment with SALESFORCE_OUTBOUND_SECRET from the secret',
     });
   }
 }

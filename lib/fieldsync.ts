@@ -1,4 +1,4 @@
-import type { Duration } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -7,8 +7,9 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { FieldsyncState } from './constructs/state.ts';
 import type { LogLevel, SqsBatching } from './constructs/sync-function.ts';
-import { CONSUMER_TIMEOUT, FieldsyncFunctions } from './constructs/sync-functions.ts';
+import { CONSUMER_TIMEOUT, FieldsyncFunctions, POLLER_TIMEOUT } from './constructs/sync-functions.ts';
 import type { Stage, SystemName } from './constructs/systems.ts';
+import { FieldsyncWebhookApi, HUBSPOT_WEBHOOK_PATH } from './constructs/webhook-api.ts';
 
 export interface FieldsyncProps {
   readonly stage: Stage;
@@ -19,6 +20,11 @@ export interface FieldsyncProps {
   readonly logLevel?: LogLevel;
   readonly ingestBatching?: SqsBatching;
   readonly writeBatching?: Partial<Record<SystemName, SqsBatching>>;
+  /**
+   * Public base URL (https) of the webhook API when a custom domain fronts it; the webhook
+   * function verifies HubSpot signatures against it. Unset: the API's own endpoint.
+   */
+  readonly webhookBaseUrl?: string;
 }
 
 /**
@@ -28,8 +34,21 @@ export interface FieldsyncProps {
 export class Fieldsync extends Construct {
   readonly state: FieldsyncState;
   readonly functions: FieldsyncFunctions;
+  readonly webhookApi: FieldsyncWebhookApi;
+  /** Base URL the SaaS systems are configured with: `webhookBaseUrl`, else the API endpoint. */
+  readonly webhookBaseUrl: string;
   /** Present when `alarmEmail` is given. */
   readonly alarmTopic?: Topic;
+
+  /** The URL to register as HubSpot's webhook target. */
+  get hubspotWebhookUrl(): string {
+    return `${this.webhookBaseUrl}${HUBSPOT_WEBHOOK_PATH}`;
+  }
+
+  /** Salesforce Outbound Message endpoint URL, with `secret` (SALESFORCE_OUTBOUND_SECRET) as last segment. */
+  salesforceWebhookUrl(secret: string): string {
+    return `${this.webhookBaseUrl}/webhooks/salesforce/${secret}`;
+  }
 
   constructor(scope: Construct, id: string, props: FieldsyncProps) {
     super(scope, id);
@@ -37,6 +56,7 @@ export class Fieldsync extends Construct {
     this.state = new FieldsyncState(this, 'State', {
       stage,
       consumerTimeout: CONSUMER_TIMEOUT,
+      pollerTimeout: POLLER_TIMEOUT,
       ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
     });
     this.functions = new FieldsyncFunctions(this, 'Functions', {
@@ -46,7 +66,13 @@ export class Fieldsync extends Construct {
       ...(props.logLevel ? { logLevel: props.logLevel } : {}),
       ...(props.ingestBatching ? { ingestBatching: props.ingestBatching } : {}),
       ...(props.writeBatching ? { writeBatching: props.writeBatching } : {}),
+      ...(props.webhookBaseUrl ? { webhookBaseUrl: props.webhookBaseUrl } : {}),
     });
+    this.webhookApi = new FieldsyncWebhookApi(this, 'Webhooks', {
+      handler: this.functions.webhook,
+      logRemovalPolicy: stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.webhookBaseUrl = (props.webhookBaseUrl ?? this.webhookApi.url).replace(/\/+$/, '');
 
     if (props.alarmEmail) {
       const topic = new Topic(this, 'AlarmTopic', { enforceSSL: true });

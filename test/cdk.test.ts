@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { ContextError, readConfig } from '../lib/config.ts';
 import { MAX_RECEIVE_COUNT } from '../lib/constructs/state.ts';
 import { SyncFunction, TABLE_ACTIONS } from '../lib/constructs/sync-function.ts';
-import { CONSUMER_TIMEOUT } from '../lib/constructs/sync-functions.ts';
+import { CONSUMER_TIMEOUT, POLLER_TIMEOUT, WEBHOOK_TIMEOUT } from '../lib/constructs/sync-functions.ts';
+import { WEBHOOK_THROTTLE } from '../lib/constructs/webhook-api.ts';
 import { Fieldsync } from '../lib/fieldsync.ts';
 import { FieldsyncStack } from '../lib/fieldsync-stack.ts';
 
@@ -40,6 +41,11 @@ const LambdaFunction = z.object({
 const EventSourceMapping = z.object({
   Properties: z.object({ EventSourceArn: GetAtt, FunctionName: Ref }),
 });
+const Route = z.object({
+  Properties: z.object({ RouteKey: z.string(), Target: z.unknown(), AuthorizationType: z.string() }),
+});
+const Permission = z.object({ Properties: z.object({ FunctionName: GetAtt, Principal: z.string() }) });
+const ApiStage = z.object({ Properties: z.object({ AccessLogSettings: z.object({ Format: z.string() }) }) });
 const QueueResource = z.object({ Properties: z.object({ VisibilityTimeout: z.number().optional() }) });
 const CdkJson = z.object({ app: z.string(), context: z.record(z.string(), z.unknown()) });
 
@@ -94,7 +100,8 @@ function logicalIdOf(template: Template, type: string, idPrefix: string): string
 
 const POLLERS = ['poll-salesforce', 'poll-hubspot'] as const;
 const WRITERS = ['write-salesforce', 'write-hubspot'] as const;
-const ALL_FUNCTIONS = [...POLLERS, 'ingest', ...WRITERS] as const;
+const ALL_FUNCTIONS = ['webhook', ...POLLERS, 'ingest', ...WRITERS] as const;
+const WEBHOOK_BASE_URL = 'https://hooks.example.com';
 
 let app: App;
 let dev: Template;
@@ -102,6 +109,8 @@ let prod: Template;
 let cmk: Template;
 let fns: Record<(typeof ALL_FUNCTIONS)[number], FunctionInfo>;
 let queues: { ingest: string; salesforce: string; hubspot: string };
+let notices: { salesforce: string; hubspot: string };
+let assetDirs: Record<(typeof ALL_FUNCTIONS)[number], string>;
 let secretId: string;
 let tableId: string;
 
@@ -113,6 +122,7 @@ beforeAll(() => {
     stage: 'prod',
     pollRate: Duration.minutes(5),
     alarmEmail: 'ops@example.com',
+    webhookBaseUrl: WEBHOOK_BASE_URL,
   });
   // The construct inside someone else's stack, with a customer managed key.
   const hostStack = new Stack(app, 'host-app');
@@ -126,6 +136,7 @@ beforeAll(() => {
   cmk = Template.fromStack(hostStack);
 
   fns = {
+    webhook: functionInfo(dev, 'webhook'),
     'poll-salesforce': functionInfo(dev, 'poll-salesforce'),
     'poll-hubspot': functionInfo(dev, 'poll-hubspot'),
     ingest: functionInfo(dev, 'ingest'),
@@ -137,8 +148,31 @@ beforeAll(() => {
     salesforce: logicalIdOf(dev, 'AWS::SQS::Queue', 'FieldsyncStateSalesforceWriteQueue'),
     hubspot: logicalIdOf(dev, 'AWS::SQS::Queue', 'FieldsyncStateHubspotWriteQueue'),
   };
+  notices = {
+    salesforce: logicalIdOf(dev, 'AWS::SQS::Queue', 'FieldsyncStateSalesforceNoticeQueue'),
+    hubspot: logicalIdOf(dev, 'AWS::SQS::Queue', 'FieldsyncStateHubspotNoticeQueue'),
+  };
   secretId = logicalIdOf(dev, 'AWS::SecretsManager::Secret', 'FieldsyncStateCredentials');
   tableId = logicalIdOf(dev, 'AWS::DynamoDB::Table', 'FieldsyncStateTable');
+
+  // Synthesizing the app writes the dev stack's bundles (esbuild) into the assembly directory.
+  const assembly = app.synth();
+  const S3Key = z.object({ Properties: z.object({ Code: z.object({ S3Key: z.string() }) }) });
+  const assetOf = (file: string): string => {
+    const raw = dev.findResources('AWS::Lambda::Function', {
+      Properties: { Description: `fieldsync ${file}` },
+    });
+    const key = S3Key.parse(Object.values(raw)[0]).Properties.Code.S3Key;
+    return join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
+  };
+  assetDirs = {
+    webhook: assetOf('webhook'),
+    'poll-salesforce': assetOf('poll-salesforce'),
+    'poll-hubspot': assetOf('poll-hubspot'),
+    ingest: assetOf('ingest'),
+    'write-salesforce': assetOf('write-salesforce'),
+    'write-hubspot': assetOf('write-hubspot'),
+  };
 });
 
 // --- tests --------------------------------------------------------------------------------
@@ -158,6 +192,7 @@ describe('readConfig', () => {
     expect(config.stage).toBe('dev');
     expect(config.pollRate.toMinutes()).toBe(1);
     expect(config.alarmEmail).toBeUndefined();
+    expect(config.webhookBaseUrl).toBeUndefined();
   });
 
   it('accepts command-line strings', () => {
@@ -166,25 +201,44 @@ describe('readConfig', () => {
     expect(config.pollRate.toMinutes()).toBe(5);
   });
 
+  it('accepts an https webhookBaseUrl and drops its trailing slash', () => {
+    expect(read({ webhookBaseUrl: 'https://hooks.example.com/' }).webhookBaseUrl).toBe(
+      'https://hooks.example.com',
+    );
+    expect(read({ webhookBaseUrl: 'https://example.com/sync' }).webhookBaseUrl).toBe(
+      'https://example.com/sync',
+    );
+    expect(read({ webhookBaseUrl: '' }).webhookBaseUrl).toBeUndefined();
+  });
+
   it.each([
     { stage: 'staging' },
     { pollRateMinutes: '0' },
     { pollRateMinutes: '1.5' },
     { pollRateMinutes: 'often' },
+    { webhookBaseUrl: 'http://hooks.example.com' },
+    { webhookBaseUrl: 'hooks.example.com' },
+    { webhookBaseUrl: 'https://hooks.example.com/?k=v' },
   ])('rejects %o', (context) => {
     expect(() => read(context)).toThrow(ContextError);
   });
 });
 
 describe('resources', () => {
-  it('has one table, six queues, one secret, five functions, three SQS event sources, two schedules', () => {
+  it('has one table, ten queues, one secret, six functions, five SQS event sources, two schedules, one HTTP API', () => {
     dev.resourceCountIs('AWS::DynamoDB::Table', 1);
-    dev.resourceCountIs('AWS::SQS::Queue', 6);
+    // ingest, a write and a notice queue per system, each with its DLQ
+    dev.resourceCountIs('AWS::SQS::Queue', 10);
     dev.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    dev.resourceCountIs('AWS::Lambda::Function', 5);
-    dev.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    dev.resourceCountIs('AWS::Lambda::Function', 6);
+    dev.resourceCountIs('AWS::Lambda::EventSourceMapping', 5);
     dev.resourceCountIs('AWS::Scheduler::Schedule', 2);
-    dev.resourceCountIs('AWS::Logs::LogGroup', 5);
+    // one per function plus the API's access logs
+    dev.resourceCountIs('AWS::Logs::LogGroup', 7);
+    dev.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    dev.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    dev.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    dev.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
   });
 
   it('outputs the table name, queue URLs and secret ARN', () => {
@@ -193,6 +247,21 @@ describe('resources', () => {
     dev.hasOutput('SalesforceWriteQueueUrl', { Value: { Ref: queues.salesforce } });
     dev.hasOutput('HubspotWriteQueueUrl', { Value: { Ref: queues.hubspot } });
     dev.hasOutput('CredentialsSecretArn', { Value: { Ref: secretId } });
+  });
+
+  it('outputs the webhook URLs on the API endpoint, or on webhookBaseUrl when set', () => {
+    const endpoint = {
+      'Fn::GetAtt': [logicalIdOf(dev, 'AWS::ApiGatewayV2::Api', 'FieldsyncWebhooksApi'), 'ApiEndpoint'],
+    };
+    dev.hasOutput('WebhookApiUrl', { Value: endpoint });
+    dev.hasOutput('HubspotWebhookUrl', { Value: { 'Fn::Join': ['', [endpoint, '/webhooks/hubspot']] } });
+    dev.hasOutput('SalesforceWebhookUrl', {
+      Value: { 'Fn::Join': ['', [endpoint, '/webhooks/salesforce/<SALESFORCE_OUTBOUND_SECRET>']] },
+    });
+    prod.hasOutput('HubspotWebhookUrl', { Value: `${WEBHOOK_BASE_URL}/webhooks/hubspot` });
+    prod.hasOutput('SalesforceWebhookUrl', {
+      Value: `${WEBHOOK_BASE_URL}/webhooks/salesforce/<SALESFORCE_OUTBOUND_SECRET>`,
+    });
   });
 });
 
@@ -251,7 +320,7 @@ describe('queues', () => {
       }),
     });
     const dlqs = new Set<string>();
-    for (const id of Object.values(queues)) {
+    for (const id of [...Object.values(queues), ...Object.values(notices)]) {
       const { RedrivePolicy } = Redrive.parse(all[id]).Properties;
       expect(RedrivePolicy.maxReceiveCount).toBe(MAX_RECEIVE_COUNT);
       const dlq = RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
@@ -259,10 +328,10 @@ describe('queues', () => {
       dlqs.add(dlq);
     }
     expect(MAX_RECEIVE_COUNT).toBe(5);
-    expect(dlqs.size).toBe(3);
+    expect(dlqs.size).toBe(5);
   });
 
-  it('deny non-TLS access (enforceSSL) on all six queues', () => {
+  it('deny non-TLS access (enforceSSL) on all ten queues', () => {
     dev.resourcePropertiesCountIs(
       'AWS::SQS::QueuePolicy',
       {
@@ -275,7 +344,7 @@ describe('queues', () => {
           ]),
         },
       },
-      6,
+      10,
     );
   });
 
@@ -283,7 +352,7 @@ describe('queues', () => {
     const mappings = Object.values(dev.findResources('AWS::Lambda::EventSourceMapping')).map((m) =>
       EventSourceMapping.parse(m),
     );
-    expect(mappings).toHaveLength(3);
+    expect(mappings).toHaveLength(5);
     const allQueues = dev.findResources('AWS::SQS::Queue');
     for (const mapping of mappings) {
       const queueId = mapping.Properties.EventSourceArn['Fn::GetAtt'][0];
@@ -293,6 +362,11 @@ describe('queues', () => {
       expect(visibility).toBeGreaterThanOrEqual(6 * (consumer?.timeout ?? Number.POSITIVE_INFINITY));
     }
     expect(fns.ingest.timeout).toBe(CONSUMER_TIMEOUT.toSeconds());
+    for (const id of Object.values(notices)) {
+      expect(QueueResource.parse(allQueues[id]).Properties.VisibilityTimeout).toBe(
+        6 * POLLER_TIMEOUT.toSeconds(),
+      );
+    }
   });
 });
 
@@ -315,29 +389,63 @@ describe('functions', () => {
           }),
         },
       },
-      5,
+      6,
     );
-    dev.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 5);
+    // six function log groups and the API's access logs
+    dev.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 7);
     prod.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Environment: { Variables: Match.objectLike({ LOG_LEVEL: 'INFO' }) } },
-      5,
+      6,
     );
   });
 
   it('are bundled as minified ESM with source maps and a createRequire banner', () => {
-    const assembly = app.synth();
-    const S3Key = z.object({ Properties: z.object({ Code: z.object({ S3Key: z.string() }) }) });
-    const assetDirs = Object.values(dev.findResources('AWS::Lambda::Function')).map((f) =>
-      join(assembly.directory, `asset.${S3Key.parse(f).Properties.Code.S3Key.replace(/\.zip$/, '')}`),
-    );
-    expect(assetDirs).toHaveLength(5);
-    for (const dir of assetDirs) {
+    expect(new Set(Object.values(assetDirs)).size).toBe(6);
+    for (const dir of Object.values(assetDirs)) {
       const bundle = readFileSync(join(dir, 'index.mjs'), 'utf8');
       expect(bundle.startsWith("import { createRequire } from 'node:module';")).toBe(true);
       expect(bundle).toMatch(/sourceMappingURL=index\.mjs\.map/);
       expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
     }
+  });
+
+  it('keep SaaS clients out of the webhook bundle', () => {
+    const SourceMap = z.object({ sources: z.array(z.string()) });
+    const contents = (file: (typeof ALL_FUNCTIONS)[number]) => {
+      const bundle = readFileSync(join(assetDirs[file], 'index.mjs'), 'utf8');
+      const { sources } = SourceMap.parse(
+        JSON.parse(readFileSync(join(assetDirs[file], 'index.mjs.map'), 'utf8')),
+      );
+      return {
+        bundle,
+        jsforce: sources.some((src) => src.includes('node_modules/jsforce/')),
+        hubspot: sources.some((src) => src.includes('node_modules/@hubspot/api-client/')),
+      };
+    };
+    // The strings do occur in bundles that carry the clients, so their absence means something.
+    const sf = contents('write-salesforce');
+    const hs = contents('write-hubspot');
+    expect(sf.bundle).toContain('jsforce');
+    expect(sf.jsforce).toBe(true);
+    expect(hs.bundle).toContain('hubspot-api-client');
+    expect(hs.hubspot).toBe(true);
+
+    const webhook = contents('webhook');
+    expect(webhook.bundle).not.toContain('jsforce');
+    expect(webhook.bundle).not.toContain('hubspot-api-client');
+    expect(webhook.jsforce).toBe(false);
+    expect(webhook.hubspot).toBe(false);
+    expect(webhook.bundle.length).toBeLessThan(sf.bundle.length / 2);
+  });
+
+  it('give the webhook function a short timeout and modest memory', () => {
+    expect(fns.webhook.timeout).toBe(WEBHOOK_TIMEOUT.toSeconds());
+    expect(fns.webhook.timeout).toBeLessThanOrEqual(10);
+    dev.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'fieldsync webhook',
+      MemorySize: 256,
+    });
   });
 
   it('get exactly the env vars of the handler contract', () => {
@@ -376,6 +484,26 @@ describe('functions', () => {
       'TABLE_NAME',
       'WRITE_QUEUE_URL_HUBSPOT',
     ]);
+    // No WEBHOOK_BASE_URL by default: the handler signs against the request's domain.
+    expect(keys(fns.webhook)).toEqual([
+      'CREDENTIALS_SECRET_ARN',
+      'NOTICE_QUEUE_URL_HUBSPOT',
+      'NOTICE_QUEUE_URL_SALESFORCE',
+      'TABLE_NAME',
+    ]);
+    expect(fns.webhook.env).toMatchObject({
+      TABLE_NAME: tableRef,
+      CREDENTIALS_SECRET_ARN: secretRef,
+      NOTICE_QUEUE_URL_SALESFORCE: { Ref: notices.salesforce },
+      NOTICE_QUEUE_URL_HUBSPOT: { Ref: notices.hubspot },
+    });
+  });
+
+  it('never pass the API into the webhook env (the API depends on the function), except a given webhookBaseUrl', () => {
+    const ids = Object.keys(dev.findResources('AWS::ApiGatewayV2::Api'));
+    expect(ids).toHaveLength(1);
+    for (const id of ids) expect(JSON.stringify(fns.webhook.env)).not.toContain(id);
+    expect(functionInfo(prod, 'webhook').env).toMatchObject({ WEBHOOK_BASE_URL: WEBHOOK_BASE_URL });
   });
 });
 
@@ -413,6 +541,94 @@ describe('event sources', () => {
   });
 });
 
+describe('notice queues', () => {
+  it('feed each poller from its own notice queue: 100 per invocation within 1 s, partial batch responses', () => {
+    const own = { 'poll-salesforce': notices.salesforce, 'poll-hubspot': notices.hubspot };
+    for (const poller of POLLERS) {
+      const mappings = dev.findResources('AWS::Lambda::EventSourceMapping', {
+        Properties: { FunctionName: { Ref: fns[poller].logicalId } },
+      });
+      expect(Object.keys(mappings)).toHaveLength(1);
+      dev.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: fns[poller].logicalId },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        EventSourceArn: { 'Fn::GetAtt': [own[poller], 'Arn'] },
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 1,
+      });
+    }
+  });
+});
+
+describe('webhook API', () => {
+  let integrationId: string;
+  beforeAll(() => {
+    integrationId = logicalIdOf(dev, 'AWS::ApiGatewayV2::Integration', 'FieldsyncWebhooksApi');
+  });
+
+  it('routes POST /webhooks/hubspot and POST /webhooks/salesforce/{secret}, and nothing else, to the webhook function', () => {
+    const routes = Object.values(dev.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => Route.parse(r).Properties,
+    );
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual([
+      'POST /webhooks/hubspot',
+      'POST /webhooks/salesforce/{secret}',
+    ]);
+    for (const route of routes) {
+      expect(route.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] });
+      // Authenticated by the handler: HubSpot signatures, the Salesforce secret path segment.
+      expect(route.AuthorizationType).toBe('NONE');
+    }
+    dev.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: { 'Fn::GetAtt': [fns.webhook.logicalId, 'Arn'] },
+      PayloadFormatVersion: '2.0',
+    });
+  });
+
+  it('lets API Gateway invoke only the webhook function', () => {
+    const permissions = Object.values(dev.findResources('AWS::Lambda::Permission')).map(
+      (p) => Permission.parse(p).Properties,
+    );
+    expect(permissions).toHaveLength(2);
+    for (const p of permissions) {
+      expect(p.Principal).toBe('apigateway.amazonaws.com');
+      expect(p.FunctionName['Fn::GetAtt'][0]).toBe(fns.webhook.logicalId);
+    }
+  });
+
+  it('has a throttled, auto-deployed default stage with access logs that never log the path', () => {
+    const logsId = logicalIdOf(dev, 'AWS::Logs::LogGroup', 'FieldsyncWebhooksAccessLogs');
+    dev.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingBurstLimit: WEBHOOK_THROTTLE.burstLimit,
+        ThrottlingRateLimit: WEBHOOK_THROTTLE.rateLimit,
+      },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [logsId, 'Arn'] }, Format: Match.anyValue() },
+    });
+    expect(WEBHOOK_THROTTLE).toEqual({ burstLimit: 100, rateLimit: 50 });
+    const format = ApiStage.parse(Object.values(dev.findResources('AWS::ApiGatewayV2::Stage'))[0]).Properties
+      .AccessLogSettings.Format;
+    expect(JSON.parse(format)).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+    });
+    // The Salesforce path carries its secret.
+    expect(format).not.toMatch(/\$context\.(path|resourcePath)\b/);
+    expect(dev.findResources('AWS::Logs::LogGroup')[logsId]).toMatchObject({
+      DeletionPolicy: 'Delete',
+      Properties: { RetentionInDays: 30 },
+    });
+    const prodLogsId = logicalIdOf(prod, 'AWS::Logs::LogGroup', 'FieldsyncWebhooksAccessLogs');
+    expect(prod.findResources('AWS::Logs::LogGroup')[prodLogsId]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { RetentionInDays: 30 },
+    });
+  });
+});
+
 describe('schedules', () => {
   it('invoke each poller at the configured rate, without retries', () => {
     for (const poller of POLLERS) {
@@ -436,7 +652,7 @@ describe('schedules', () => {
     const statements = schedulerPolicies.flatMap((p) => p.PolicyDocument.Statement);
     expect(new Set(actionsOf(statements))).toEqual(new Set(['lambda:InvokeFunction']));
     const resources = JSON.stringify(statements.map((s) => s.Resource));
-    for (const other of ['ingest', ...WRITERS] as const)
+    for (const other of ['webhook', 'ingest', ...WRITERS] as const)
       expect(resources).not.toContain(fns[other].logicalId);
   });
 });
@@ -460,7 +676,7 @@ describe('IAM least privilege', () => {
   it('keeps the ingest function away from the credentials secret', () => {
     expect(actionsOn(fns.ingest.statements, secretId)).toEqual([]);
     expect(actionsOf(fns.ingest.statements).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
-    for (const f of [...POLLERS, ...WRITERS]) {
+    for (const f of ['webhook', ...POLLERS, ...WRITERS] as const) {
       expect(actionsOn(fns[f].statements, secretId).sort()).toEqual([
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
@@ -477,6 +693,35 @@ describe('IAM least privilege', () => {
       expect(actionsOn(statements, queues.salesforce)).toEqual([]);
       expect(actionsOn(statements, queues.hubspot)).toEqual([]);
     }
+  });
+
+  it('lets each poller consume only its own notice queue, and send to none', () => {
+    const own = { 'poll-salesforce': notices.salesforce, 'poll-hubspot': notices.hubspot };
+    for (const poller of POLLERS) {
+      const { statements } = fns[poller];
+      expect(actionsOn(statements, own[poller])).toEqual(
+        expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+      );
+      expect(actionsOn(statements, own[poller])).not.toContain('sqs:SendMessage');
+      const other = Object.values(notices).filter((q) => q !== own[poller]);
+      expect(other).toHaveLength(1);
+      for (const id of other) expect(actionsOn(statements, id)).toEqual([]);
+    }
+  });
+
+  it('lets the webhook function only send to the notice queues, never touch ingest or write queues', () => {
+    const { statements } = fns.webhook;
+    for (const id of Object.values(notices)) {
+      expect(actionsOn(statements, id)).toContain('sqs:SendMessage');
+      expect(actionsOn(statements, id)).not.toContain('sqs:ReceiveMessage');
+      expect(actionsOn(statements, id)).not.toContain('sqs:DeleteMessage');
+    }
+    for (const id of Object.values(queues)) expect(actionsOn(statements, id)).toEqual([]);
+    expect(new Set(actionsOf(statements).filter((a) => a.startsWith('sqs:')))).toEqual(
+      new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']),
+    );
+    // Reads the secret, never writes it.
+    expect(actionsOf(statements)).not.toContain('secretsmanager:PutSecretValue');
   });
 
   it('lets ingest consume and re-queue ingest, and only send to the write queues', () => {
@@ -497,7 +742,7 @@ describe('IAM least privilege', () => {
       expect(actionsOn(statements, own[writer])).toEqual(
         expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:SendMessage']),
       );
-      const others = Object.values(queues).filter((q) => q !== own[writer]);
+      const others = [...Object.values(queues), ...Object.values(notices)].filter((q) => q !== own[writer]);
       for (const other of others) expect(actionsOn(statements, other)).toEqual([]);
     }
   });
@@ -512,7 +757,7 @@ describe('alarms', () => {
     prod.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 },
-      3,
+      5,
     );
   });
 });
@@ -527,11 +772,19 @@ describe('Fieldsync construct with a customer managed key', () => {
         KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
       },
     });
-    cmk.resourcePropertiesCountIs('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }, 6);
+    cmk.resourcePropertiesCountIs(
+      'AWS::SQS::Queue',
+      { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+      10,
+    );
     cmk.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
     for (const file of ALL_FUNCTIONS) {
       expect(actionsOn(functionInfo(cmk, file).statements, keyId)).toContain('kms:Decrypt');
     }
+    // Sending to a KMS-encrypted queue needs a data key.
+    expect(actionsOn(functionInfo(cmk, 'webhook').statements, keyId)).toEqual(
+      expect.arrayContaining(['kms:GenerateDataKey*']),
+    );
   });
 });
 

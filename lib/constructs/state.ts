@@ -28,6 +28,11 @@ export interface FieldsyncStateProps {
    * redelivered while a slow batch is still running.
    */
   readonly consumerTimeout: Duration;
+  /**
+   * Timeout of the pollers, which consume the notice queues (webhook notices). Their visibility
+   * timeout is six times this one, for the same reason.
+   */
+  readonly pollerTimeout: Duration;
   /** Customer managed key for table, queues and secret; AWS-managed encryption when absent. */
   readonly encryptionKey?: IKey;
 }
@@ -37,7 +42,9 @@ export class FieldsyncState extends Construct {
   readonly table: Table;
   readonly ingestQueue: Queue;
   readonly writeQueues: Record<SystemName, Queue>;
-  /** Every DLQ, keyed by the id of the queue it serves ('Ingest', 'SalesforceWrite', ...). */
+  /** Webhook change notices per source system, sent by the webhook function, read by that system's poller. */
+  readonly noticeQueues: Record<SystemName, Queue>;
+  /** Every DLQ, keyed by the id of the queue it serves ('Ingest', 'SalesforceWrite', 'SalesforceNotice', ...). */
   readonly deadLetterQueues: Record<string, Queue>;
   readonly credentialsSecret: Secret;
 
@@ -62,13 +69,13 @@ export class FieldsyncState extends Construct {
     });
 
     const deadLetterQueues: Record<string, Queue> = {};
-    const visibilityTimeout = Duration.seconds(props.consumerTimeout.toSeconds() * 6);
+    const visibilityFor = (consumerTimeout: Duration) => Duration.seconds(consumerTimeout.toSeconds() * 6);
     const encryption = key
       ? { encryption: QueueEncryption.KMS, encryptionMasterKey: key }
       : { encryption: QueueEncryption.SQS_MANAGED };
     // Standard queues, not FIFO: a FIFO event source caps a batch at 10 messages, and the
     // field merge is order-insensitive, so ordering buys nothing (DESIGN: topology).
-    const queueWithDlq = (queueId: string): Queue => {
+    const queueWithDlq = (queueId: string, consumerTimeout = props.consumerTimeout): Queue => {
       const dlq = new Queue(this, `${queueId}Dlq`, {
         ...encryption,
         enforceSSL: true,
@@ -79,7 +86,7 @@ export class FieldsyncState extends Construct {
       return new Queue(this, `${queueId}Queue`, {
         ...encryption,
         enforceSSL: true,
-        visibilityTimeout,
+        visibilityTimeout: visibilityFor(consumerTimeout),
         retentionPeriod: Duration.days(4),
         deadLetterQueue: { queue: dlq, maxReceiveCount: MAX_RECEIVE_COUNT },
         removalPolicy,
@@ -87,6 +94,7 @@ export class FieldsyncState extends Construct {
     };
     this.ingestQueue = queueWithDlq('Ingest');
     this.writeQueues = perSystem((system) => queueWithDlq(`${pascal(system)}Write`));
+    this.noticeQueues = perSystem((system) => queueWithDlq(`${pascal(system)}Notice`, props.pollerTimeout));
     this.deadLetterQueues = deadLetterQueues;
 
     // The placeholder holds no secret material. CloudFormation rewrites the value only when

@@ -2,7 +2,7 @@
 // connectors/systems.ts; the compiler then points at `perSystem` and at the handler files it needs.
 
 import { SYSTEMS, type SystemName } from '../../connectors/systems.ts';
-import { writeQueueEnv } from '../../runtime/config.ts';
+import { noticeQueueEnv, writeQueueEnv } from '../../runtime/config.ts';
 
 export { SYSTEMS, type SystemName };
 
@@ -14,6 +14,11 @@ export function isStage(value: unknown): value is Stage {
 /** Env var through which a function receives the write queue URL of `system`. */
 export function writeQueueEnvName(system: SystemName): string {
   return writeQueueEnv(system);
+}
+
+/** Env var through which a function receives the webhook-notice queue URL of `system`. */
+export function noticeQueueEnvName(system: SystemName): string {
+  return noticeQueueEnv(system);
 }
 
 /** Builds a record keyed by system name, so callers never index with a loose string. */
