@@ -20,6 +20,20 @@ export interface SourceChange {
   mergedIds?: string[] | undefined;
 }
 
+/** A webhook's word that a record changed: resolved into SourceChanges by one batch read per system. */
+export interface ChangeNotice {
+  system: string;
+  object: ObjectType;
+  externalId: string;
+  occurredAt: number;
+  /** The vendor's event or notification id, for dedupe. */
+  eventId: string;
+  kind: 'change' | 'delete' | 'merge' | 'association' | 'restore';
+  /** Merges: the ids merged away, and the id of the record they became (HubSpot gives merges a new id). */
+  mergedIds?: string[] | undefined;
+  newId?: string | undefined;
+}
+
 /** An opaque, JSON-serializable checkpoint; each connector validates its own shape. */
 export type Cursor = Readonly<Record<string, string | number>>;
 

@@ -1,12 +1,14 @@
-// Scheduled poller for salesforce: queue changes since the stored cursor for ingest.
+// salesforce poller: on its schedule, queue changes since the stored cursor for ingest; on its notice
+// queue, read the records webhooks named and queue them the same way.
 import { SalesforceConnector } from '../connectors/salesforce/index.ts';
 import { appConfig } from '../runtime/app-config.ts';
 import { loadCredentials } from '../runtime/credentials.ts';
-import { createPollHandler } from '../runtime/handlers.ts';
+import { createNoticeHandler, createPollHandler, isSqsEvent } from '../runtime/handlers.ts';
 
 const config = await appConfig();
 const credentials = await loadCredentials();
-export const handler = createPollHandler(
-  new SalesforceConnector(credentials.salesforce, config.systems.salesforce),
-  config,
-);
+const connector = new SalesforceConnector(credentials.salesforce, config.systems.salesforce);
+const poll = createPollHandler(connector, config);
+const notices = createNoticeHandler(connector, config);
+
+export const handler = async (event?: unknown) => (isSqsEvent(event) ? notices(event) : poll(event));

@@ -15,6 +15,8 @@ import { type AgreementReport, checkAgreement } from './agreement.ts';
 import { auditCommand, parseAuditTarget } from './commands/audit.ts';
 import { configCheckCommand } from './commands/config-check.ts';
 import { conflictsCommand } from './commands/conflicts.ts';
+import { runDlq } from './commands/dlq.ts';
+import { errorsCommand } from './commands/errors.ts';
 import { exportCommand } from './commands/export.ts';
 import { runForget } from './commands/forget.ts';
 import { importCommand, openInput, readExportLines } from './commands/import.ts';
@@ -37,6 +39,9 @@ usage:
   fieldsync audit <system>:<object>:<id> [--json]
                                a record's current fields and its field history (also takes a canonical id: contact_...)
   fieldsync conflicts [--json] fields edited on both sides (both values, which was kept) and ambiguous matches
+  fieldsync errors [--json]    records a system refused for good: system, object, links, vendor code and message
+  fieldsync dlq [list|replay] [--json]
+                               messages in the queues' dead-letter queues; replay moves them back (then sync --once)
   fieldsync export [--out file]
                                the local state as JSON lines (stdout by default; progress on stderr)
   fieldsync import [--in file] read such JSON lines (stdin by default) into an empty state dir
@@ -135,6 +140,17 @@ export async function main(
         await withState(stateDir(env), {}, (s) => conflictsCommand(s.store, values.json === true, out));
         return 0;
       }
+      case 'errors': {
+        const { values } = parseArgs({
+          args: [...rest],
+          options: { json: { type: 'boolean' } },
+          strict: true,
+        });
+        await withState(stateDir(env), {}, (s) => errorsCommand(s.store, values.json === true, out));
+        return 0;
+      }
+      case 'dlq':
+        return await runDlq(rest, env, out);
       case 'export': {
         const { values } = parseArgs({ args: [...rest], options: { out: { type: 'string' } }, strict: true });
         const target =
@@ -202,6 +218,15 @@ export async function main(
   }
 }
 
+/** FIELDSYNC_PORT: where `fieldsync dev` serves the webhook endpoint (0 or unset: any free port). */
+function webhookPort(env: NodeJS.ProcessEnv): number {
+  const raw = env.FIELDSYNC_PORT ?? '0';
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`FIELDSYNC_PORT must be a port number, got '${raw}'`);
+  return port;
+}
+
 function stateDir(env: NodeJS.ProcessEnv): string {
   return resolve(env.FIELDSYNC_STATE_DIR ?? '.fieldsync');
 }
@@ -210,6 +235,10 @@ function credentialEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const keys = [
     'SALESFORCE_INSTANCE_URL',
     'SALESFORCE_ACCESS_TOKEN',
+    'SALESFORCE_REFRESH_TOKEN',
+    'SALESFORCE_CLIENT_ID',
+    'SALESFORCE_CLIENT_SECRET',
+    'SALESFORCE_LOGIN_URL',
     'SALESFORCE_API_VERSION',
     'HUBSPOT_ACCESS_TOKEN',
     'HUBSPOT_BASE_URL',
@@ -308,13 +337,20 @@ async function dev(env: NodeJS.ProcessEnv, out: Out): Promise<number> {
   const intervalSeconds = Number(env.FIELDSYNC_POLL_INTERVAL_SECONDS ?? 15);
   if (!Number.isFinite(intervalSeconds) || intervalSeconds < 1)
     throw new ConfigError('FIELDSYNC_POLL_INTERVAL_SECONDS must be a number of seconds >= 1');
-  const stack = await startEmbedded({ stateDir: stateDir(env), credentials: creds });
+  const stack = await startEmbedded({
+    stateDir: stateDir(env),
+    credentials: creds,
+    webhookPort: webhookPort(env),
+  });
   const run = collect();
   const off = onTelemetry((e) => {
     const line = progressLine(e);
     if (line !== undefined) out(line);
   });
   out(`fieldsync dev: polling every ${intervalSeconds} s, state in ${stateDir(env)}; Ctrl-C to stop`);
+  out(
+    `webhooks: POST ${stack.webhookUrl}/webhooks/hubspot and ${stack.webhookUrl}/webhooks/salesforce/<secret>`,
+  );
   let stopping = false;
   const stop = () => {
     stopping = true;

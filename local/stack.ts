@@ -1,7 +1,7 @@
 // The embedded stack: dynalite for DynamoDB and fauxqs for SQS, both keeping their state in the
 // state folder, and a small runner that invokes the same Lambda handlers with real event shapes.
 import { mkdirSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -13,11 +13,17 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResultV2,
+  SQSBatchResponse,
+  SQSEvent,
+  SQSRecord,
+} from 'aws-lambda';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import { SYSTEMS, type SystemName } from '../connectors/systems.ts';
-import { writeQueueEnv } from '../runtime/config.ts';
+import { noticeQueueEnv, writeQueueEnv } from '../runtime/config.ts';
 import type { PollReport } from '../runtime/poll.ts';
 import { DynamoStore, ensureTable } from '../runtime/store.ts';
 
@@ -27,10 +33,14 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 /** As on AWS: after this many receives a message moves to its DLQ. */
 export const MAX_RECEIVE_COUNT = 5;
 /** Batch sizes as the CDK event sources configure them (see lib/). */
-const BATCH_SIZE = { ingest: 100, salesforce: 200, hubspot: 100 } as const;
+const BATCH_SIZE = { ingest: 100, notices: 100, salesforce: 200, hubspot: 100 } as const;
 
 type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
-type PollHandler = (event?: unknown) => Promise<PollReport>;
+type PollHandler = (event?: unknown) => Promise<PollReport | SQSBatchResponse>;
+
+function isPollReport(r: PollReport | SQSBatchResponse): r is PollReport {
+  return 'polled' in r;
+}
 
 export interface QueueRef {
   name: string;
@@ -44,6 +54,9 @@ export interface EmbeddedStack {
   sqs: SQSClient;
   queues: { ingest: QueueRef } & Record<SystemName, QueueRef>;
   pollers: Record<SystemName, PollHandler>;
+  noticeQueues: Record<SystemName, QueueRef>;
+  /** Where the webhook function listens locally, e.g. http://127.0.0.1:4321 (POST /webhooks/<system>). */
+  webhookUrl: string;
   /** Poll every system once (referenced objects first). */
   pollAll(): Promise<PollReport[]>;
   /** Invoke consumers until every queue is empty (delayed messages included) or the deadline passes. */
@@ -58,6 +71,8 @@ export interface EmbeddedStack {
 
 export interface EmbeddedOptions {
   stateDir: string;
+  /** Port of the local webhook endpoint (http://127.0.0.1:<port>/webhooks/<system>); 0 picks one. */
+  webhookPort?: number;
   /** SaaS credentials as env names (SALESFORCE_INSTANCE_URL, ...). */
   credentials: Readonly<Record<string, string>>;
 }
@@ -129,6 +144,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const ingest = await makeQueue('fieldsync-ingest');
   const writeQueues = {} as Record<SystemName, QueueRef>;
   for (const s of SYSTEMS) writeQueues[s] = await makeQueue(`fieldsync-write-${s}`);
+  // Webhook notices per system, read by that system's poller (it has the client).
+  const noticeQueues = {} as Record<SystemName, QueueRef>;
+  for (const s of SYSTEMS) noticeQueues[s] = await makeQueue(`fieldsync-notices-${s}`);
 
   // The same variables the CDK stack sets on the functions; the AWS SDK reads the endpoint variables itself.
   Object.assign(process.env, {
@@ -141,9 +159,24 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     INGEST_QUEUE_URL: ingest.url,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
     ...Object.fromEntries(SYSTEMS.map((s) => [writeQueueEnv(s), writeQueues[s].url])),
+    ...Object.fromEntries(SYSTEMS.map((s) => [noticeQueueEnv(s), noticeQueues[s].url])),
     ...options.credentials,
   });
   delete process.env.CREDENTIALS_SECRET_ARN;
+
+  // The webhook function behind a local HTTP endpoint, with API Gateway (HTTP API, payload 2.0) events.
+  let webhookHandler: ((event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>) | undefined;
+  const webhookServer = createServer((req, res) => {
+    void serveWebhook(req, res, webhookHandler);
+  });
+  await new Promise<void>((resolve, reject) => {
+    webhookServer.once('error', reject);
+    webhookServer.listen(options.webhookPort ?? 0, '127.0.0.1', () => resolve());
+  });
+  const webhookAddress = webhookServer.address();
+  const webhookUrl = `http://127.0.0.1:${typeof webhookAddress === 'object' && webhookAddress !== null ? webhookAddress.port : 0}`;
+  process.env.WEBHOOK_BASE_URL = process.env.WEBHOOK_BASE_URL ?? webhookUrl;
+  webhookHandler = (await import('../functions/webhook.ts')).handler;
 
   // The very files Lambda runs.
   const ingestHandler: SqsHandler = (await import('../functions/ingest.ts')).handler;
@@ -158,6 +191,14 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
 
   const consumers: { queue: QueueRef; handler: SqsHandler; batchSize: number }[] = [
     { queue: ingest, handler: ingestHandler, batchSize: BATCH_SIZE.ingest },
+    ...SYSTEMS.map((s) => ({
+      queue: noticeQueues[s],
+      handler: async (event: SQSEvent) => {
+        const res = await pollers[s](event);
+        return isPollReport(res) ? { batchItemFailures: [] } : res;
+      },
+      batchSize: BATCH_SIZE.notices,
+    })),
     ...SYSTEMS.map((s) => ({ queue: writeQueues[s], handler: writers[s], batchSize: BATCH_SIZE[s] })),
   ];
 
@@ -193,13 +234,19 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     store: new DynamoStore(TABLE_NAME, dynamoClient),
     sqs,
     queues: { ingest, ...writeQueues },
+    noticeQueues,
+    webhookUrl,
     pollers,
     async pollAll() {
       const reports: PollReport[] = [];
-      for (const s of SYSTEMS)
-        reports.push(
-          await pollers[s]({ source: 'aws.scheduler', 'detail-type': 'Scheduled Event', detail: {} }),
-        );
+      for (const s of SYSTEMS) {
+        const res = await pollers[s]({
+          source: 'aws.scheduler',
+          'detail-type': 'Scheduled Event',
+          detail: {},
+        });
+        if (isPollReport(res)) reports.push(res);
+      }
       return reports;
     },
     pumpOnce,
@@ -215,6 +262,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       throw new Error(`queues did not drain within ${Math.round(timeoutMs / 1000)} s`);
     },
     async stop() {
+      webhookServer.closeAllConnections();
+      await new Promise<void>((resolve) => webhookServer.close(() => resolve()));
       await fauxqs.stop();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
       dynamoClient.destroy();
@@ -306,4 +355,76 @@ function toRecord(m: Message, queue: QueueRef): SQSRecord {
     eventSourceARN: queue.arn,
     awsRegion: REGION,
   };
+}
+
+/** One HTTP request to the webhook function, as API Gateway's HTTP API would deliver it. */
+async function serveWebhook(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: ((event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>) | undefined,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buf.length;
+    // API Gateway's own payload limit is 10 MB; the function caps far lower itself.
+    if (size > 10 * 1024 * 1024) {
+      res.writeHead(413).end();
+      return;
+    }
+    chunks.push(buf);
+  }
+  if (handler === undefined) {
+    res.writeHead(503).end();
+    return;
+  }
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).flatMap(([k, v]) =>
+      v === undefined ? [] : [[k.toLowerCase(), Array.isArray(v) ? v.join(',') : v]],
+    ),
+  );
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ''),
+    headers,
+    body: Buffer.concat(chunks).toString('utf8'),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: url.host,
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'POST',
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? '',
+        userAgent: String(req.headers['user-agent'] ?? ''),
+      },
+      requestId: `local-${Date.now()}`,
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+  };
+  try {
+    const result = await handler(event);
+    if (typeof result === 'string') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(result);
+      return;
+    }
+    res
+      .writeHead(
+        result.statusCode ?? 200,
+        Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      )
+      .end(result.body ?? '');
+  } catch {
+    res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"internal error"}');
+  }
 }

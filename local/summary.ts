@@ -59,6 +59,9 @@ export function apply(summary: RunSummary, event: TelemetryEvent): void {
       addCalls(s, event.calls);
       return;
     }
+    case 'notices':
+      addCalls(sys(event.system), event.calls);
+      return;
     case 'ingest':
       summary.ingested += event.report.changes;
       summary.recordsStored += event.report.recordsStored;

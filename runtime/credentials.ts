@@ -2,12 +2,14 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { ConfigError, type Credentials, credentialsFrom } from './config.ts';
+import type { WebhookSettings } from './webhook.ts';
 
-export async function loadCredentials(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<Credentials> {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The environment, with the credentials secret's keys over it when one is configured. */
+async function settings(env: Env): Promise<Env> {
   const arn = env.CREDENTIALS_SECRET_ARN;
-  if (arn === undefined || arn === '') return credentialsFrom(env);
+  if (arn === undefined || arn === '') return env;
   const res = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: arn }));
   let json: unknown;
   try {
@@ -17,5 +19,25 @@ export async function loadCredentials(
   }
   const parsed = z.record(z.string(), z.string()).safeParse(json);
   if (!parsed.success) throw new ConfigError('the credentials secret must map names to strings');
-  return credentialsFrom({ ...env, ...parsed.data });
+  return { ...env, ...parsed.data };
+}
+
+export async function loadCredentials(env: Env = process.env): Promise<Credentials> {
+  return credentialsFrom(await settings(env));
+}
+
+/** Webhook verification settings: the public base URL, HubSpot's app client secret, the Salesforce org
+ * and the secret path segment of its Outbound Message endpoint. */
+export async function loadWebhookSettings(env: Env = process.env): Promise<WebhookSettings> {
+  const s = await settings(env);
+  const base = s.WEBHOOK_BASE_URL;
+  if (base !== undefined && base !== '' && !/^https?:\/\/[^/\s]+/.test(base))
+    throw new ConfigError('WEBHOOK_BASE_URL must be the public http(s) URL of the webhook API');
+  return {
+    publicBaseUrl: base === '' ? undefined : base,
+    hubspotClientSecret: s.HUBSPOT_CLIENT_SECRET,
+    hubspotAllowV1V2: s.HUBSPOT_WEBHOOK_ALLOW_V1V2 === 'true',
+    salesforceOrgId: s.SALESFORCE_ORG_ID,
+    salesforceSecret: s.SALESFORCE_OUTBOUND_SECRET,
+  };
 }

@@ -9,9 +9,15 @@ import { applyConfigChange, CONFIG_META } from './apply-config.ts';
 import { requireEnv, writeQueueEnv } from './config.ts';
 import { emptyIngestReport, type IngestReport, ingestChanges } from './ingest.ts';
 import { logger, sqsBatchHandler } from './lambda.ts';
-import { ingestMessageSchema, writeSignalSchema } from './messages.ts';
+import {
+  type IngestMessage,
+  ingestMessageSchema,
+  noticeMessageSchema,
+  writeSignalSchema,
+} from './messages.ts';
+import { resolveNotices } from './notices.ts';
 import { type PollReport, pollSystem } from './poll.ts';
-import { SqsQueue } from './queue.ts';
+import { packMessages, SqsQueue } from './queue.ts';
 import { DynamoStore } from './store.ts';
 import { callsSince, emitTelemetry } from './telemetry.ts';
 import { emptyWriteReport, writeSignals } from './write.ts';
@@ -128,6 +134,49 @@ export function createWriteHandler(
       report: totals,
       calls: callsSince(before, connector.stats()),
       failedMessages: res.batchItemFailures.length,
+    });
+    return res;
+  };
+}
+
+export function isSqsEvent(event: unknown): event is SQSEvent {
+  return typeof event === 'object' && event !== null && 'Records' in event && Array.isArray(event.Records);
+}
+
+/**
+ * Webhook notices for this system (from its notice queue): read the records they name, in batches,
+ * and queue them for ingest like polled changes. Runs in the poller, which has the SaaS client.
+ */
+export function createNoticeHandler(
+  connector: Connector,
+  config: ResolvedConfig,
+): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  const queue = new SqsQueue();
+  const ingestQueueUrl = requireEnv('INGEST_QUEUE_URL');
+  const declared = new Set<string>(config.objects);
+  return async (event) => {
+    const before = connector.stats();
+    let notices = 0;
+    let changes = 0;
+    const handler = sqsBatchHandler(noticeMessageSchema, async (messages) => {
+      const all = messages.flatMap((m) => m.body.notices).filter((n) => declared.has(n.object));
+      notices += all.length;
+      const resolved = await resolveNotices(connector, all);
+      changes += resolved.length;
+      if (resolved.length > 0) {
+        await queue.send(
+          ingestQueueUrl,
+          packMessages(resolved, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
+        );
+      }
+    });
+    const res = await handler(event);
+    emitTelemetry({
+      kind: 'notices',
+      system: connector.system,
+      notices,
+      changes,
+      calls: callsSince(before, connector.stats()),
     });
     return res;
   };

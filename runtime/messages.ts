@@ -31,3 +31,21 @@ export const writeSignalSchema = z.object({
   attempt: z.number().int().min(0).default(0),
 });
 export type WriteSignal = z.infer<typeof writeSignalSchema>;
+
+export const changeNoticeSchema = z.object({
+  system: z.string().min(1),
+  object: z.enum(OBJECT_TYPES),
+  externalId: z.string().min(1),
+  occurredAt: z.number(),
+  eventId: z.string().min(1),
+  kind: z.enum(['change', 'delete', 'merge', 'association', 'restore']),
+  mergedIds: z.array(z.string()).optional(),
+  newId: z.string().optional(),
+});
+
+/** Webhook notices for one system, consumed by that system's poller (it has the client to read them). */
+export const noticeMessageSchema = z.object({
+  v: z.literal(1),
+  notices: z.array(changeNoticeSchema).min(1),
+});
+export type NoticeMessage = z.infer<typeof noticeMessageSchema>;

@@ -87,6 +87,8 @@ export interface Store {
   getLinks(system: string, object: ObjectType, externalIds: readonly string[]): Promise<Map<string, string>>;
   /** Link an external id to a canonical id unless already linked; returns the canonical id it holds. */
   putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string>;
+  /** Record a webhook event id; false when it was seen before (duplicate delivery). Kept a few days (TTL). */
+  claimEvent(system: string, eventId: string, now: number): Promise<boolean>;
   /** A small named value of the deployment (e.g. the fingerprint of the config last applied). */
   getMeta(name: string): Promise<string | undefined>;
   putMeta(name: string, value: string): Promise<void>;
@@ -122,6 +124,8 @@ export interface Store {
 }
 
 const AUDIT_TTL_DAYS = 400;
+/** Webhook event ids are remembered this long: vendors retry for up to 24 hours. */
+const EVENT_TTL_DAYS = 3;
 const fieldStateSchema = z.object({
   value: z.string().nullable(),
   source: z.string(),
@@ -279,6 +283,27 @@ export class DynamoStore implements Store {
   putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string> {
     const { pk, sk } = linkKey(system, object, externalId);
     return this.putOnce(pk, sk, { system, object, externalId, canonicalId }, canonicalId);
+  }
+
+  async claimEvent(system: string, eventId: string, now: number): Promise<boolean> {
+    this.count('PutItem');
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `EVENT#${system}#${eventId}`,
+            sk: 'EVENT',
+            ttl: Math.floor(now / 1000) + EVENT_TTL_DAYS * 86_400,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   async getMeta(name: string): Promise<string | undefined> {
@@ -476,6 +501,8 @@ export class DynamoStore implements Store {
         }),
       );
       for (const raw of res.Items ?? []) {
+        // Webhook event ids are transient dedupe state (TTL), not part of the canonical state.
+        if (String(raw.pk).startsWith('EVENT#')) continue;
         const item = toExportItem(raw);
         read.push({ kind: EXPORT_KINDS.indexOf(item.kind), key: itemKeyOf(raw), item });
       }

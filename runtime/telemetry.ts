@@ -8,6 +8,7 @@ import type { WriteReport } from './write.ts';
 export type TelemetryEvent =
   | { kind: 'poll'; system: string; report: PollReport; calls: Record<string, number> }
   | { kind: 'ingest'; report: IngestReport; failedMessages: number }
+  | { kind: 'notices'; system: string; notices: number; changes: number; calls: Record<string, number> }
   | {
       kind: 'write';
       system: string;
