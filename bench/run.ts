@@ -9,6 +9,7 @@ import { emptyRecord, mergeSnapshot, type SourceSnapshot } from '../engine/index
 import { cycle, startSandboxes } from '../local/cli.ts';
 import { startEmbedded } from '../local/stack.ts';
 import { collect, type RunSummary } from '../local/summary.ts';
+import { DEFAULT_ORGANIZATION_ID } from '../sandboxes/salesforce/outbound.ts';
 
 const { values } = parseArgs({
   options: { size: { type: 'string', default: '5000' }, json: { type: 'boolean', default: false } },
@@ -73,6 +74,22 @@ function engineMergesPerSecond(): number {
   return Math.round(fieldMerges / ((performance.now() - start) / 1000));
 }
 
+const WEBHOOK_SECRET = 'bench-hubspot-app-secret';
+const OUTBOUND_SECRET = 'bench-outbound-secret';
+
+function percentiles(values: number[]): { n: number; p50: number; p95: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+  return {
+    n: sorted.length,
+    p50: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+    max: Math.round(sorted.at(-1) ?? 0),
+  };
+}
+
 const stateDir = mkdtempSync(join(tmpdir(), 'fieldsync-bench-'));
 log(`seeding sandboxes with ${people} people (${Math.round(people / 3)} companies)...`);
 const boxes = await startSandboxes({ seed: 1, people });
@@ -80,7 +97,13 @@ const sfRecords = boxes.salesforce.list('Contact').length + boxes.salesforce.lis
 const hsRecords = boxes.hubspot.list('contacts').length + boxes.hubspot.list('companies').length;
 const stack = await startEmbedded({
   stateDir,
-  credentials: { ...boxes.env, FIELDSYNC_POLL_OVERLAP_SECONDS: '0' },
+  credentials: {
+    ...boxes.env,
+    FIELDSYNC_POLL_OVERLAP_SECONDS: '0',
+    HUBSPOT_CLIENT_SECRET: WEBHOOK_SECRET,
+    SALESFORCE_ORG_ID: DEFAULT_ORGANIZATION_ID,
+    SALESFORCE_OUTBOUND_SECRET: OUTBOUND_SECRET,
+  },
 });
 const memBefore = process.memoryUsage().rss;
 
@@ -108,6 +131,11 @@ try {
   const dynamo1 = stack.dynamoRequests();
   const burst = await measured(() => cycle(stack));
   const dynamoBurst = diff(stack.dynamoRequests(), dynamo1);
+
+  log('latency with webhooks: edits one at a time, alternating sides...');
+  const webhookLatency = await measureLatency(20, { webhooks: true, pollEveryMs: 0 });
+  log('latency with polling only (a 3 s poll interval)...');
+  const pollLatency = await measureLatency(8, { webhooks: false, pollEveryMs: 3000 });
 
   const report = {
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -162,6 +190,10 @@ try {
       ),
       dynamodb_requests_per_change: +(total(dynamoBurst) / Math.max(1, burst.summary.ingested)).toFixed(2),
     },
+    latency_ms: {
+      webhooks: webhookLatency,
+      polling_3s_interval: pollLatency,
+    },
     engine: { field_merges_per_s_one_core: engineMergesPerSecond() },
     memory: {
       rss_growth_mb: Math.round((process.memoryUsage().rss - memBefore) / 1e6),
@@ -204,9 +236,97 @@ try {
       `engine field merges/s (1 core)           ${String(report.engine.field_merges_per_s_one_core).padStart(8)}`,
     );
     console.log(`peak RSS MB                              ${String(report.memory.rss_peak_mb).padStart(8)}`);
+    const l = report.latency_ms;
+    console.log(
+      `edit -> other system, webhooks (ms)      p50 ${l.webhooks.p50}, p95 ${l.webhooks.p95}, p99 ${l.webhooks.p99}   < 2,000 (AWS)`,
+    );
+    console.log(
+      `edit -> other system, polling 3 s (ms)   p50 ${l.polling_3s_interval.p50}, p95 ${l.polling_3s_interval.p95}, p99 ${l.polling_3s_interval.p99}   < one poll interval`,
+    );
   }
 } finally {
   await stack.stop();
   await boxes.close();
   rmSync(stateDir, { recursive: true, force: true });
+}
+
+/**
+ * Edit a synced contact in one sandbox and time until the other sandbox holds the value (its write
+ * call has returned). The queues are pumped continuously, as Lambda event sources would; with
+ * `pollEveryMs` the pollers also run on that interval.
+ */
+async function measureLatency(count: number, mode: { webhooks: boolean; pollEveryMs: number }) {
+  if (mode.webhooks) {
+    boxes.hubspot.webhooks.configure({
+      targetUrl: `${stack.webhookUrl}/webhooks/hubspot`,
+      clientSecret: WEBHOOK_SECRET,
+      batchMs: 20,
+    });
+    boxes.salesforce.outbound.configure({
+      endpointUrl: `${stack.webhookUrl}/webhooks/salesforce/${OUTBOUND_SECRET}`,
+      organizationId: DEFAULT_ORGANIZATION_ID,
+      batchMs: 20,
+    });
+  } else {
+    boxes.hubspot.webhooks.configure(undefined);
+    await boxes.salesforce.outbound.flush();
+    boxes.salesforce.outbound.configure({
+      endpointUrl: 'http://127.0.0.1:9/off',
+      retry: { attempts: 1, baseMs: 1 },
+    });
+  }
+  let running = true;
+  let nextPoll = mode.pollEveryMs > 0 ? Date.now() + mode.pollEveryMs : Number.POSITIVE_INFINITY;
+  const pump = (async () => {
+    while (running) {
+      if (Date.now() >= nextPoll) {
+        nextPoll = Date.now() + mode.pollEveryMs;
+        await stack.pollAll();
+      }
+      if ((await stack.pumpOnce()) === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  const hsByEmail = new Map(
+    boxes.hubspot.list('contacts').map((c) => [
+      String(c.properties.email ?? '')
+        .trim()
+        .toLowerCase(),
+      c,
+    ]),
+  );
+  const pairs = boxes.salesforce.list('Contact').flatMap((c) => {
+    const twin = hsByEmail.get(
+      String(c.Email ?? '')
+        .trim()
+        .toLowerCase(),
+    );
+    return twin === undefined ? [] : [{ sf: c, hs: twin }];
+  });
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const pair = pairs[(i * 7) % pairs.length];
+      if (pair === undefined) break;
+      const value = `Latency ${mode.webhooks ? 'w' : 'p'}${i} ${Date.now()}`;
+      // Start off a poll boundary, as a user edit would be.
+      if (!mode.webhooks)
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * mode.pollEveryMs)));
+      const t0 = performance.now();
+      if (i % 2 === 0) boxes.hubspot.update('contacts', pair.hs.id, { jobtitle: value });
+      else boxes.salesforce.update('Contact', pair.sf.Id, { Title: value });
+      const arrived = () =>
+        i % 2 === 0
+          ? boxes.salesforce.get('Contact', pair.sf.Id)?.Title === value
+          : boxes.hubspot.get('contacts', pair.hs.id)?.properties.jobtitle === value;
+      const deadline = t0 + 30_000;
+      while (!arrived() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      latencies.push(performance.now() - t0);
+      // Let the echo of this write settle before the next edit.
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    running = false;
+    await pump;
+  }
+  return percentiles(latencies);
 }
