@@ -135,6 +135,17 @@ export class CallCounter {
   }
 }
 
+/** Delete requests as write ops (no fields), so deletes share the write paths' outcome handling. */
+export function deleteOps(ids: readonly { canonicalId: string; externalId: string }[]): WriteOp[] {
+  return ids.map((p) => ({
+    canonicalId: p.canonicalId,
+    externalId: p.externalId,
+    fields: {},
+    refs: {},
+    previousRefs: {},
+  }));
+}
+
 /** Every op of a failed call fails with the call's error. */
 export function failAll(ops: readonly WriteOp[], e: ConnectorError): WriteOutcome[] {
   return ops.map((op) => ({

@@ -393,8 +393,9 @@ export class DynamoStore implements Store {
     );
   }
 
-  async audit(canonicalId: string): Promise<AuditRow[]> {
-    const out: AuditRow[] = [];
+  /** Every raw AUDIT item of a record, in time order (one Query per page). */
+  private async auditItems(canonicalId: string): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       this.count('Query');
@@ -403,13 +404,18 @@ export class DynamoStore implements Store {
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': `AUDIT#${canonicalId}` },
+          ConsistentRead: true,
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
         }),
       );
-      for (const item of res.Items ?? []) out.push(auditRowSchema.parse(item));
+      out.push(...(res.Items ?? []));
       start = res.LastEvaluatedKey;
     } while (start !== undefined);
     return out;
+  }
+
+  async audit(canonicalId: string): Promise<AuditRow[]> {
+    return (await this.auditItems(canonicalId)).map((item) => auditRowSchema.parse(item));
   }
 
   async putError(error: SyncError): Promise<void> {
@@ -560,24 +566,9 @@ export class DynamoStore implements Store {
   }
 
   async redactAudit(canonicalId: string): Promise<number> {
-    const changed: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      this.count('Query');
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `AUDIT#${canonicalId}` },
-          ConsistentRead: true,
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of res.Items ?? [])
-        if (item.old !== null || item.new !== null || item.kept !== null)
-          changed.push({ ...item, old: null, new: null, kept: null });
-      start = res.LastEvaluatedKey;
-    } while (start !== undefined);
+    const changed = (await this.auditItems(canonicalId))
+      .filter((item) => item.old !== null || item.new !== null || item.kept !== null)
+      .map((item) => ({ ...item, old: null, new: null, kept: null }));
     await this.batchPut(changed);
     return changed.length;
   }

@@ -11,6 +11,7 @@ import {
   type Connector,
   type Cursor,
   chunk,
+  deleteOps,
   failAll,
   type NativeField,
   type PollPage,
@@ -34,9 +35,29 @@ import {
   toProperties,
 } from './mapping.ts';
 
+/** What a refresh hands to `onTokenRefreshed`, to persist. */
+export interface HubSpotTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** When the access token expires (ms since the epoch, from `expires_in`). */
+  expiresAt: number;
+}
+
 export interface HubSpotConfig {
+  /** A private-app token (never expires), or an OAuth access token; may be '' with a refresh token. */
   accessToken: string;
   baseUrl?: string;
+  /** A public app's OAuth (reference B3): access tokens last 30 minutes and are refreshed before they
+   * expire (a 401 is not a reliable signal). `clientId` and `clientSecret` are then required. */
+  refreshToken?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** When `accessToken` expires (ms since the epoch); unknown: refresh before the first call. */
+  accessTokenExpiresAt?: number;
+  /** Called with each refreshed token pair, to persist it (Secrets Manager on AWS, the state dir locally). */
+  onTokenRefreshed?: (tokens: HubSpotTokens) => void | Promise<void>;
+  /** Clock for token expiry; default Date.now. */
+  now?: () => number;
   /** Re-read this much before the cursor: search is eventually consistent ("it may take a few moments
    * for newly created or updated objects to appear"). */
   overlapMs?: number;
@@ -51,6 +72,14 @@ const SEARCH_PAGE = 200;
 const SEARCH_CAP = 10_000;
 /** Search allows about 5 requests per second per account; pace ourselves below it. */
 const SEARCH_SPACING_MS = 220;
+/** Refresh this long before the access token's expiry. */
+const TOKEN_MARGIN_MS = 60_000;
+
+const tokenResponseSchema = z.object({
+  accessToken: z.string().min(1),
+  refreshToken: z.string().optional(),
+  expiresIn: z.number(),
+});
 
 const cursorSchema = z.object({ ts: z.number(), id: z.string(), archivedAt: z.number().optional() });
 const archivedPageSchema = z.object({
@@ -158,6 +187,135 @@ export function translateError(err: unknown): ConnectorError {
   return new ConnectorError(SYSTEM, category, message, { retryable: false, cause: err });
 }
 
+/**
+ * OAuth refresh (reference B3 "OAuth"): before a call, when the access token's expiry (from
+ * `expires_in`, less a margin) has passed or is unknown, trade the refresh token for a new pair.
+ * Concurrent calls share one refresh. The SDK never refreshes by itself.
+ */
+class OAuthRefresh {
+  private refreshToken: string;
+  private readonly clientId: string;
+  private readonly clientSecret: string;
+  private expiresAt: number | undefined;
+  private readonly now: () => number;
+  private readonly onRefreshed: HubSpotConfig['onTokenRefreshed'];
+  private readonly client: () => Client;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(config: HubSpotConfig, client: () => Client) {
+    if (
+      config.refreshToken === undefined ||
+      config.clientId === undefined ||
+      config.clientSecret === undefined
+    )
+      throw new ConnectorError(
+        SYSTEM,
+        'OAUTH_CONFIG',
+        'a HubSpot refresh token needs the app client id and client secret',
+        { retryable: false },
+      );
+    this.refreshToken = config.refreshToken;
+    this.clientId = config.clientId;
+    this.clientSecret = config.clientSecret;
+    this.expiresAt = config.accessToken === '' ? undefined : config.accessTokenExpiresAt;
+    this.now = config.now ?? Date.now;
+    this.onRefreshed = config.onTokenRefreshed;
+    this.client = client;
+  }
+
+  ensureFresh(): Promise<void> {
+    if (this.expiresAt !== undefined && this.now() < this.expiresAt - TOKEN_MARGIN_MS)
+      return Promise.resolve();
+    this.inFlight ??= this.refresh().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async refresh(): Promise<void> {
+    const client = this.client();
+    let raw: unknown;
+    try {
+      raw = await client.oauth.tokensApi.create(
+        'refresh_token',
+        undefined,
+        undefined,
+        this.clientId,
+        this.clientSecret,
+        this.refreshToken,
+      );
+    } catch (err) {
+      throw refreshError(err);
+    }
+    const parsed = tokenResponseSchema.safeParse(raw);
+    if (!parsed.success)
+      throw new AuthError(
+        SYSTEM,
+        'BAD_TOKEN_RESPONSE',
+        'the HubSpot token endpoint answered without an access token',
+        {
+          retryable: true,
+        },
+      );
+    const { accessToken, expiresIn } = parsed.data;
+    // HubSpot may answer with the same refresh token; keep whichever it returned.
+    this.refreshToken = parsed.data.refreshToken ?? this.refreshToken;
+    this.expiresAt = this.now() + expiresIn * 1000;
+    // Re-inits the client's API groups and re-applies its decorators to the SDK's process-wide
+    // singleton: harmless, every connector's Client uses the same retry settings.
+    client.setAccessToken(accessToken);
+    const onRefreshed = this.onRefreshed;
+    if (onRefreshed === undefined) return;
+    const tokens: HubSpotTokens = { accessToken, refreshToken: this.refreshToken, expiresAt: this.expiresAt };
+    // Persisting is best effort: this client already holds the new token for this process.
+    Promise.resolve()
+      .then(() => onRefreshed(tokens))
+      .catch((err: unknown) =>
+        console.error(
+          `hubspot: could not persist the refreshed tokens: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      );
+  }
+}
+
+/** A failed refresh: a refused refresh token or app credentials is an AuthError that names the setting. */
+function refreshError(err: unknown): ConnectorError {
+  const parsed = exceptionSchema.safeParse(err);
+  if (!parsed.success) return translateError(err);
+  const { code, body } = parsed.data;
+  if (code >= 500 || code === 429) return translateError(err);
+  const status = bodyField(body, 'status') ?? bodyField(body, 'category') ?? `HTTP_${code}`;
+  const detail = bodyField(body, 'message') ?? `HTTP ${code}`;
+  const setting =
+    status === 'BAD_CLIENT_ID'
+      ? 'HUBSPOT_CLIENT_ID'
+      : status === 'BAD_CLIENT_SECRET'
+        ? 'HUBSPOT_CLIENT_SECRET'
+        : 'HUBSPOT_REFRESH_TOKEN';
+  return new AuthError(
+    SYSTEM,
+    status,
+    `HubSpot refused the token refresh (${status}: ${detail}); check ${setting}`,
+    {
+      retryable: false,
+      cause: err,
+    },
+  );
+}
+
+/** A PacedCounter that makes sure the access token is fresh before each call. */
+class RefreshingCounter extends PacedCounter {
+  private readonly oauth: OAuthRefresh | undefined;
+  constructor(oauth: OAuthRefresh | undefined, ...args: ConstructorParameters<typeof PacedCounter>) {
+    super(...args);
+    this.oauth = oauth;
+  }
+  override async call<T>(kind: string, fn: () => Promise<T>): Promise<T> {
+    await this.oauth?.ensureFresh();
+    return super.call(kind, fn);
+  }
+}
+
 export class HubSpotConnector implements Connector {
   readonly system = SYSTEM;
   private readonly client: Client;
@@ -168,14 +326,19 @@ export class HubSpotConnector implements Connector {
   private readonly overlapMs: number;
   private lastSearchAt = 0;
   private readonly view: SystemView;
+  private readonly oauth: OAuthRefresh | undefined;
 
   /** `view`: what the config syncs in HubSpot (objects, properties, associations, filters). */
   constructor(config: HubSpotConfig, view: SystemView) {
     this.view = view;
     const basePath = (config.baseUrl ?? 'https://api.hubapi.com').replace(/\/+$/, '');
-    const budget = config.budget ?? sharedBudget(`${SYSTEM} ${basePath} ${config.accessToken}`);
+    // The account, not the (rotating) access token, keys the budget of an OAuth install.
+    const account = config.refreshToken ?? config.accessToken;
+    const budget = config.budget ?? sharedBudget(`${SYSTEM} ${basePath} ${account}`);
     this.rateBudget = budget;
-    this.counter = new PacedCounter(translateError, {
+    this.oauth = config.refreshToken === undefined ? undefined : new OAuthRefresh(config, () => this.client);
+    const oauth = this.oauth;
+    this.counter = new RefreshingCounter(oauth, translateError, {
       system: SYSTEM,
       budget,
       priority: (kind) => (this.backfilling && POLL_KINDS.has(kind) ? 'backfill' : 'live'),
@@ -435,13 +598,7 @@ export class HubSpotConnector implements Connector {
     const o = objectView(this.view, object);
     const outcomes: WriteOutcome[] = [];
     for (const part of chunk(ids, BATCH_LIMIT)) {
-      const ops = part.map((p) => ({
-        canonicalId: p.canonicalId,
-        externalId: p.externalId,
-        fields: {},
-        refs: {},
-        previousRefs: {},
-      }));
+      const ops = deleteOps(part);
       try {
         // Batch archive: POST /crm/v3/objects/{type}/batch/archive (204, also for ids already archived).
         await this.counter.call('delete', () =>

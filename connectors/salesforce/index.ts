@@ -10,6 +10,7 @@ import {
   type Connector,
   type Cursor,
   chunk,
+  deleteOps,
   failAll,
   type NativeField,
   type PollPage,
@@ -277,13 +278,7 @@ export class SalesforceConnector implements Connector {
     const o = objectView(this.view, object);
     const outcomes: WriteOutcome[] = [];
     for (const part of chunk(ids, COLLECTION_LIMIT)) {
-      const ops = part.map((p) => ({
-        canonicalId: p.canonicalId,
-        externalId: p.externalId,
-        fields: {},
-        refs: {},
-        previousRefs: {},
-      }));
+      const ops = deleteOps(part);
       // sObject Collections delete: DELETE /composite/sobjects?ids=..., allOrNone false.
       const res = await this.batchCall('delete', ops, () =>
         this.conn.sobject(o.native).destroy(
