@@ -62,6 +62,10 @@ usage:
 environment:
   SALESFORCE_INSTANCE_URL, SALESFORCE_ACCESS_TOKEN   Salesforce org (REST API)
   HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL             HubSpot portal (private app token; base URL defaults to the public API)
+  HUBSPOT_REFRESH_TOKEN, HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET   or an OAuth app (refreshed before expiry)
+  SALESFORCE_REFRESH_TOKEN, SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET   Salesforce OAuth refresh
+  HUBSPOT_CLIENT_SECRET, SALESFORCE_ORG_ID, SALESFORCE_OUTBOUND_SECRET        webhook checks (fieldsync dev)
+  FIELDSYNC_PORT                                     port of the local webhook endpoint (fieldsync dev)
   FIELDSYNC_STATE_DIR                                local state: cursors, links, canonical records (default .fieldsync/)
 `;
 
@@ -241,7 +245,15 @@ function credentialEnv(env: NodeJS.ProcessEnv): Record<string, string> {
     'SALESFORCE_LOGIN_URL',
     'SALESFORCE_API_VERSION',
     'HUBSPOT_ACCESS_TOKEN',
+    'HUBSPOT_REFRESH_TOKEN',
+    'HUBSPOT_CLIENT_ID',
+    'HUBSPOT_CLIENT_SECRET',
+    'HUBSPOT_ACCESS_TOKEN_EXPIRES_AT',
     'HUBSPOT_BASE_URL',
+    'HUBSPOT_WEBHOOK_ALLOW_V1V2',
+    'SALESFORCE_ORG_ID',
+    'SALESFORCE_OUTBOUND_SECRET',
+    'WEBHOOK_BASE_URL',
     'FIELDSYNC_POLL_OVERLAP_SECONDS',
   ];
   const out: Record<string, string> = {};

@@ -4,7 +4,12 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { HubSpotConfig } from '../connectors/hubspot/index.ts';
 import type { SalesforceConfig } from '../connectors/salesforce/index.ts';
-import { FileTokenStore } from './token-store.ts';
+import {
+  FileTokenStore,
+  type SecretsClient,
+  SecretsManagerTokenStore,
+  type TokenStore,
+} from './token-store.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -37,7 +42,14 @@ const credentialsSchema = z.object({
     .string()
     .regex(/^\d+\.\d$/, 'must look like 62.0')
     .default('62.0'),
-  HUBSPOT_ACCESS_TOKEN: token,
+  // Optional with a refresh token (a public app's OAuth, reference B3): the first call then refreshes.
+  HUBSPOT_ACCESS_TOKEN: token.optional(),
+  HUBSPOT_REFRESH_TOKEN: token.optional(),
+  HUBSPOT_CLIENT_ID: token.optional(),
+  // The app's client secret: signs its webhooks (v3) and authenticates the refresh.
+  HUBSPOT_CLIENT_SECRET: token.optional(),
+  // Written with a refreshed access token (ms since the epoch): a fresh token is reused, not refreshed.
+  HUBSPOT_ACCESS_TOKEN_EXPIRES_AT: z.coerce.number().int().min(0).optional(),
   HUBSPOT_BASE_URL: httpUrl.default('https://api.hubapi.com'),
   FIELDSYNC_POLL_OVERLAP_SECONDS: seconds.default(60),
 });
@@ -50,15 +62,76 @@ function firstIssue(error: z.ZodError): string {
   return `${key} ${message}`;
 }
 
-export function credentialsFrom(source: Readonly<Record<string, string | undefined>>): Credentials {
+export interface CredentialsDeps {
+  /** The Secrets Manager client refreshed tokens are written with (tests pass a fake); default a new one. */
+  secretsClient?: SecretsClient;
+}
+
+export function credentialsFrom(
+  source: Readonly<Record<string, string | undefined>>,
+  deps: CredentialsDeps = {},
+): Credentials {
   const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = credentialsSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(firstIssue(parsed.error));
   const e = parsed.data;
   const overlapMs = e.FIELDSYNC_POLL_OVERLAP_SECONDS * 1000;
+  const store = tokenStore(present, deps);
   return {
-    salesforce: { ...salesforceAuth(e, present), apiVersion: e.SALESFORCE_API_VERSION, overlapMs },
-    hubspot: { accessToken: e.HUBSPOT_ACCESS_TOKEN, baseUrl: e.HUBSPOT_BASE_URL, overlapMs },
+    salesforce: { ...salesforceAuth(e, store), apiVersion: e.SALESFORCE_API_VERSION, overlapMs },
+    hubspot: { ...hubspotAuth(e, store), baseUrl: e.HUBSPOT_BASE_URL, overlapMs },
+  };
+}
+
+/**
+ * Where refreshed tokens go: the credentials secret when the settings came from one (on AWS; the
+ * pollers and writers may write it), the state dir locally, nowhere on Lambda without a secret.
+ */
+function tokenStore(
+  source: Readonly<Record<string, string | undefined>>,
+  deps: CredentialsDeps,
+): TokenStore | undefined {
+  const arn = source.CREDENTIALS_SECRET_ARN;
+  if (arn !== undefined) return new SecretsManagerTokenStore(arn, deps.secretsClient);
+  if (source.AWS_LAMBDA_FUNCTION_NAME !== undefined) return undefined;
+  return new FileTokenStore(resolve(source.FIELDSYNC_STATE_DIR ?? '.fieldsync'));
+}
+
+type HubSpotAuth = Pick<
+  HubSpotConfig,
+  'accessToken' | 'refreshToken' | 'clientId' | 'clientSecret' | 'accessTokenExpiresAt' | 'onTokenRefreshed'
+>;
+
+/**
+ * A private-app token alone, or a public app's refresh token with its client id and secret. A saved
+ * token pair (state dir locally; on AWS the secret's keys, already in the settings) wins over the
+ * configured refresh token when it is newer: HubSpot may rotate refresh tokens.
+ */
+function hubspotAuth(e: z.infer<typeof credentialsSchema>, store: TokenStore | undefined): HubSpotAuth {
+  if (e.HUBSPOT_REFRESH_TOKEN === undefined) {
+    if (e.HUBSPOT_ACCESS_TOKEN === undefined)
+      throw new ConfigError('HUBSPOT_ACCESS_TOKEN is not set (or set HUBSPOT_REFRESH_TOKEN)');
+    return { accessToken: e.HUBSPOT_ACCESS_TOKEN };
+  }
+  if (e.HUBSPOT_CLIENT_ID === undefined)
+    throw new ConfigError(
+      'HUBSPOT_CLIENT_ID is not set (the app client id; required with HUBSPOT_REFRESH_TOKEN)',
+    );
+  if (e.HUBSPOT_CLIENT_SECRET === undefined)
+    throw new ConfigError(
+      'HUBSPOT_CLIENT_SECRET is not set (the app client secret; required with HUBSPOT_REFRESH_TOKEN)',
+    );
+  const saved = e.HUBSPOT_ACCESS_TOKEN === undefined ? store?.loadTokens('hubspot') : undefined;
+  const accessToken = e.HUBSPOT_ACCESS_TOKEN ?? saved?.accessToken ?? '';
+  const expiresAt =
+    e.HUBSPOT_ACCESS_TOKEN !== undefined ? e.HUBSPOT_ACCESS_TOKEN_EXPIRES_AT : saved?.expiresAt;
+  return {
+    accessToken,
+    refreshToken: saved?.refreshToken ?? e.HUBSPOT_REFRESH_TOKEN,
+    clientId: e.HUBSPOT_CLIENT_ID,
+    clientSecret: e.HUBSPOT_CLIENT_SECRET,
+    ...(accessToken !== '' && expiresAt !== undefined ? { accessTokenExpiresAt: expiresAt } : {}),
+    ...(store !== undefined ? { onTokenRefreshed: (t) => store.save('hubspot', t) } : {}),
   };
 }
 
@@ -75,13 +148,10 @@ type SalesforceAuth = Pick<
 
 /**
  * An access token alone, or a refresh token with the connected app's client id (and secret, unless
- * the app allows refresh without one). Locally a refreshed token is kept in the state dir, and used at
- * the next start when no access token is set; on AWS persisting it to the secret is a follow-up.
+ * the app allows refresh without one). A refreshed token is kept in the state dir locally (used at the
+ * next start when no access token is set) and in the credentials secret on AWS.
  */
-function salesforceAuth(
-  e: z.infer<typeof credentialsSchema>,
-  source: Readonly<Record<string, string | undefined>>,
-): SalesforceAuth {
+function salesforceAuth(e: z.infer<typeof credentialsSchema>, store: TokenStore | undefined): SalesforceAuth {
   const base = { instanceUrl: e.SALESFORCE_INSTANCE_URL };
   if (e.SALESFORCE_REFRESH_TOKEN === undefined) {
     if (e.SALESFORCE_ACCESS_TOKEN === undefined)
@@ -92,8 +162,6 @@ function salesforceAuth(
     throw new ConfigError(
       'SALESFORCE_CLIENT_ID is not set (the connected app consumer key; required with SALESFORCE_REFRESH_TOKEN)',
     );
-  const local = (source.AWS_LAMBDA_FUNCTION_NAME ?? '') === '';
-  const store = local ? new FileTokenStore(resolve(source.FIELDSYNC_STATE_DIR ?? '.fieldsync')) : undefined;
   return {
     ...base,
     accessToken: e.SALESFORCE_ACCESS_TOKEN ?? store?.load('salesforce') ?? '',
@@ -112,6 +180,7 @@ export function hasCredentials(source: Readonly<Record<string, string | undefine
     'SALESFORCE_ACCESS_TOKEN',
     'SALESFORCE_REFRESH_TOKEN',
     'HUBSPOT_ACCESS_TOKEN',
+    'HUBSPOT_REFRESH_TOKEN',
   ].some((k) => (source[k] ?? '') !== '');
 }
 

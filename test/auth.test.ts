@@ -123,9 +123,74 @@ describe('refresh settings', () => {
     expect(credentialsFrom(env).salesforce.accessToken).toBe('00Dxx!NEW');
     // An access token in the environment still wins.
     expect(credentialsFrom({ ...env, SALESFORCE_ACCESS_TOKEN: 'env' }).salesforce.accessToken).toBe('env');
-    // On Lambda nothing is written locally (Secrets Manager persistence is a follow-up).
+    // On Lambda nothing is written locally; without the credentials secret there is nowhere to write.
     expect(
       credentialsFrom({ ...env, AWS_LAMBDA_FUNCTION_NAME: 'f' }).salesforce.onTokenRefreshed,
     ).toBeUndefined();
+  });
+});
+
+describe('HubSpot OAuth settings', () => {
+  const base = {
+    SALESFORCE_INSTANCE_URL: 'https://example.my.salesforce.com',
+    SALESFORCE_ACCESS_TOKEN: 'sf',
+  };
+
+  it('a private-app token alone works as before; with neither token, one clear line', () => {
+    const hs = credentialsFrom({
+      ...base,
+      HUBSPOT_ACCESS_TOKEN: 'pat',
+      HUBSPOT_CLIENT_SECRET: 'webhook',
+    }).hubspot;
+    expect(hs.accessToken).toBe('pat');
+    expect(hs.refreshToken).toBeUndefined();
+    expect(hs.onTokenRefreshed).toBeUndefined();
+    expect(() => credentialsFrom(base)).toThrow(
+      /^HUBSPOT_ACCESS_TOKEN is not set \(or set HUBSPOT_REFRESH_TOKEN\)$/,
+    );
+  });
+
+  it('a refresh token needs the app client id and secret (the same secret that signs webhooks)', () => {
+    expect(() => credentialsFrom({ ...base, HUBSPOT_REFRESH_TOKEN: 'rt' })).toThrow(
+      /^HUBSPOT_CLIENT_ID is not set/,
+    );
+    expect(() => credentialsFrom({ ...base, HUBSPOT_REFRESH_TOKEN: 'rt', HUBSPOT_CLIENT_ID: 'cid' })).toThrow(
+      /^HUBSPOT_CLIENT_SECRET is not set/,
+    );
+    const hs = credentialsFrom({
+      ...base,
+      HUBSPOT_REFRESH_TOKEN: 'rt',
+      HUBSPOT_CLIENT_ID: 'cid',
+      HUBSPOT_CLIENT_SECRET: 'cs',
+      FIELDSYNC_STATE_DIR: join(dir, 'hs-empty'),
+    }).hubspot;
+    expect(hs).toMatchObject({ accessToken: '', refreshToken: 'rt', clientId: 'cid', clientSecret: 'cs' });
+    expect(hs.accessTokenExpiresAt).toBeUndefined();
+  });
+
+  it('locally, a refreshed pair is kept in the state dir and used at the next start', async () => {
+    const env = {
+      ...base,
+      HUBSPOT_REFRESH_TOKEN: 'rt',
+      HUBSPOT_CLIENT_ID: 'cid',
+      HUBSPOT_CLIENT_SECRET: 'cs',
+      FIELDSYNC_STATE_DIR: join(dir, 'hs'),
+    };
+    const expiresAt = Date.parse('2030-01-01T00:00:00Z');
+    await credentialsFrom(env).hubspot.onTokenRefreshed?.({
+      accessToken: 'at-2',
+      refreshToken: 'rt-2',
+      expiresAt,
+    });
+    expect(statSync(join(dir, 'hs', 'tokens.json')).mode & 0o777).toBe(0o600);
+    expect(credentialsFrom(env).hubspot).toMatchObject({
+      accessToken: 'at-2',
+      refreshToken: 'rt-2',
+      accessTokenExpiresAt: expiresAt,
+    });
+    // An access token in the environment wins; its expiry is unknown, so the first call refreshes.
+    const fromEnv = credentialsFrom({ ...env, HUBSPOT_ACCESS_TOKEN: 'env' }).hubspot;
+    expect(fromEnv).toMatchObject({ accessToken: 'env', refreshToken: 'rt' });
+    expect(fromEnv.accessTokenExpiresAt).toBeUndefined();
   });
 });

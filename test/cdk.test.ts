@@ -676,11 +676,32 @@ describe('IAM least privilege', () => {
   it('keeps the ingest function away from the credentials secret', () => {
     expect(actionsOn(fns.ingest.statements, secretId)).toEqual([]);
     expect(actionsOf(fns.ingest.statements).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
-    for (const f of ['webhook', ...POLLERS, ...WRITERS] as const) {
-      expect(actionsOn(fns[f].statements, secretId).sort()).toEqual([
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-      ]);
+    expect(actionsOn(fns.webhook.statements, secretId).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+  });
+
+  it('lets pollers and writers write refreshed tokens to the credentials secret, and no other secret', () => {
+    for (const f of [...POLLERS, ...WRITERS] as const) {
+      const { statements } = fns[f];
+      expect(actionsOn(statements, secretId)).toEqual(
+        expect.arrayContaining([
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+        ]),
+      );
+      // Every secretsmanager: action is on the credentials secret alone.
+      for (const s of statements.filter((st) =>
+        actionsOf([st]).some((a) => a.startsWith('secretsmanager:')),
+      )) {
+        expect(JSON.stringify(s.Resource)).toBe(JSON.stringify({ Ref: secretId }));
+      }
+    }
+    for (const f of ['webhook', 'ingest'] as const) {
+      expect(actionsOf(fns[f].statements)).not.toContain('secretsmanager:PutSecretValue');
+      expect(actionsOf(fns[f].statements)).not.toContain('secretsmanager:UpdateSecret');
     }
   });
 

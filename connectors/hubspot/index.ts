@@ -67,9 +67,9 @@ export interface HubSpotConfig {
 
 /** Batch endpoints take at most 100 inputs (CRM objects API, batch read/create/update/upsert). */
 export const BATCH_LIMIT = 100;
-/** Search: at most 200 per page, and paging past 10,000 results answers 400 (CRM search guide). */
+/** Search: at most 200 per page, and paging past 10,000 results answers 400 (CRM search guide):
+ * polls page by key (modified time, id), never by offset. */
 const SEARCH_PAGE = 200;
-const SEARCH_CAP = 10_000;
 /** Search allows about 5 requests per second per account; pace ourselves below it. */
 const SEARCH_SPACING_MS = 220;
 /** Refresh this long before the access token's expiry. */
@@ -326,7 +326,6 @@ export class HubSpotConnector implements Connector {
   private readonly overlapMs: number;
   private lastSearchAt = 0;
   private readonly view: SystemView;
-  private readonly oauth: OAuthRefresh | undefined;
 
   /** `view`: what the config syncs in HubSpot (objects, properties, associations, filters). */
   constructor(config: HubSpotConfig, view: SystemView) {
@@ -336,8 +335,7 @@ export class HubSpotConnector implements Connector {
     const account = config.refreshToken ?? config.accessToken;
     const budget = config.budget ?? sharedBudget(`${SYSTEM} ${basePath} ${account}`);
     this.rateBudget = budget;
-    this.oauth = config.refreshToken === undefined ? undefined : new OAuthRefresh(config, () => this.client);
-    const oauth = this.oauth;
+    const oauth = config.refreshToken === undefined ? undefined : new OAuthRefresh(config, () => this.client);
     this.counter = new RefreshingCounter(oauth, translateError, {
       system: SYSTEM,
       budget,
@@ -395,15 +393,19 @@ export class HubSpotConnector implements Connector {
       id: parsed?.data.id ?? '',
       archivedAt: parsed?.data.archivedAt ?? 0,
     };
-    let from = parsed === undefined ? 0 : Math.max(0, parsed.data.ts - this.overlapMs);
-    let after = 0;
+    // Keyset paging on (modified time, id): every page is a fresh search for what sorts after the last
+    // record read. Offset paging over the live index skips a record whenever one already read is edited
+    // (it moves to the end and the rest shift up a place), and would run into the 10,000-result cap.
+    // Without an overlap the cursor is exact: it is the first key.
+    let key: SearchKey =
+      parsed === undefined
+        ? { ts: 0 }
+        : this.overlapMs === 0 && parsed.data.id !== ''
+          ? { ts: parsed.data.ts, id: parsed.data.id }
+          : { ts: Math.max(0, parsed.data.ts - this.overlapMs) };
     for (;;) {
-      const res = await this.search(object, from, after);
-      // Without an overlap, the cursor is exact: skip what it already covers (same time, id not after it).
-      const covered = this.overlapMs === 0 ? parsed?.data : undefined;
-      const records = res.results.filter(
-        (r) => covered === undefined || !coveredBy(covered, r, modifiedAtOf(o, r)),
-      );
+      const res = await this.search(object, key);
+      const records = res.results;
       const refs = await this.readRefs(
         object,
         records.map((r) => r.id),
@@ -414,26 +416,9 @@ export class HubSpotConnector implements Connector {
       if (lastChange !== undefined)
         Object.assign(current, { ts: lastChange.modifiedAt, id: lastChange.externalId });
       if (changes.length > 0) yield { changes, cursor: { ...current } };
-      const nextAfter = res.paging?.next?.after;
-      if (nextAfter === undefined || res.results.length === 0) break;
-      after = Number(nextAfter);
-      if (after + SEARCH_PAGE > SEARCH_CAP) {
-        // Keyset restart below the 10,000-result cap: move the lower bound to the last time seen.
-        const last = res.results.at(-1);
-        const lastAt = last === undefined ? from : modifiedAtOf(o, last);
-        if (lastAt === from) {
-          throw new ConnectorError(
-            SYSTEM,
-            'WINDOW_TOO_DENSE',
-            `more than ${SEARCH_CAP} ${o.native} share one modification time`,
-            {
-              retryable: false,
-            },
-          );
-        }
-        from = lastAt;
-        after = 0;
-      }
+      const last = records.at(-1);
+      if (last === undefined || res.paging?.next?.after === undefined) break;
+      key = { ts: modifiedAtOf(o, last), id: last.id };
     }
     // Search never returns archived records: deletes (and merge losers) come from the archived list.
     const deletions = await this.readArchived(object, current.archivedAt);
@@ -505,30 +490,40 @@ export class HubSpotConnector implements Connector {
       });
   }
 
-  private async search(object: ObjectType, from: number, after: number) {
+  /** One page of what sorts after `key` (from `key.ts` on, inclusive, when it has no id). */
+  private async search(object: ObjectType, key: SearchKey) {
     const o = objectView(this.view, object);
+    const modified = modifiedProperty(o.native);
+    const view = searchFilters(o.filters).map((f) => ({ ...f, operator: OPERATORS[f.operator] }));
+    const at = (operator: FilterOperatorEnum) => ({
+      propertyName: modified,
+      operator,
+      value: String(key.ts),
+    });
+    // (modified > ts) OR (modified = ts AND id > key.id): two filter groups, each with the view's filters.
+    const filterGroups =
+      key.id === undefined
+        ? [{ filters: [at(FilterOperatorEnum.Gte), ...view] }]
+        : [
+            { filters: [at(FilterOperatorEnum.Gt), ...view] },
+            {
+              filters: [
+                at(FilterOperatorEnum.Eq),
+                { propertyName: 'hs_object_id', operator: FilterOperatorEnum.Gt, value: key.id },
+                ...view,
+              ],
+            },
+          ];
     const wait = this.lastSearchAt + SEARCH_SPACING_MS - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     this.lastSearchAt = Date.now();
     // CRM search: POST /crm/v3/objects/{type}/search, ascending by last-modified, ties by id (ascending).
     const res = await this.counter.call('search', () =>
       this.client.crm.objects.searchApi.doSearch(o.native, {
-        filterGroups: [
-          {
-            filters: [
-              {
-                propertyName: modifiedProperty(o.native),
-                operator: FilterOperatorEnum.Gte,
-                value: String(from),
-              },
-              ...searchFilters(o.filters).map((f) => ({ ...f, operator: OPERATORS[f.operator] })),
-            ],
-          },
-        ],
-        sorts: [modifiedProperty(o.native)],
+        filterGroups,
+        sorts: [modified],
         properties: readProperties(o),
         limit: SEARCH_PAGE,
-        after: String(after),
       }),
     );
     return searchResponseSchema.parse(res);
@@ -801,11 +796,10 @@ export class HubSpotConnector implements Connector {
   }
 }
 
-function coveredBy(cursor: { ts: number; id: string }, record: HubSpotObject, modifiedAt: number): boolean {
-  if (modifiedAt !== cursor.ts) return modifiedAt < cursor.ts;
-  const a = record.id;
-  const b = cursor.id;
-  return /^\d+$/.test(a) && /^\d+$/.test(b) ? BigInt(a) <= BigInt(b) : a <= b;
+/** Where a search page starts: after (ts, id), or from ts on when there is no id. */
+interface SearchKey {
+  ts: number;
+  id?: string;
 }
 
 const OPERATORS: Record<SearchFilter['operator'], FilterOperatorEnum> = {

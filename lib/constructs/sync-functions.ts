@@ -110,7 +110,8 @@ export class FieldsyncFunctions extends Construct {
       fn(`Poll${pascal(system)}`, `poll-${system}`, POLLER_TIMEOUT)
         .bindTable(state.table, 'readWrite') // cursors and source shadows
         .bindQueue(state.ingestQueue, 'send', 'INGEST_QUEUE_URL')
-        .bindSecret(state.credentialsSecret, 'read')
+        // Writes too: a refreshed SaaS token is merged back into the secret (runtime/token-store.ts).
+        .bindSecret(state.credentialsSecret, 'readWrite')
         // A short batching window: webhook notices should reach ingest well within a second or two.
         .consumeQueue(state.noticeQueues[system], NOTICE_BATCHING),
     );
@@ -127,7 +128,7 @@ export class FieldsyncFunctions extends Construct {
     this.writers = perSystem((system) =>
       fn(`Write${pascal(system)}`, `write-${system}`, CONSUMER_TIMEOUT)
         .bindTable(state.table, 'readWrite') // canonical, shadows, links
-        .bindSecret(state.credentialsSecret, 'read')
+        .bindSecret(state.credentialsSecret, 'readWrite') // persists refreshed SaaS tokens
         .consumeQueue(state.writeQueues[system], props.writeBatching?.[system] ?? WRITE_BATCHING[system])
         .bindQueue(state.writeQueues[system], 'send', writeQueueEnvName(system)),
     );

@@ -3,6 +3,7 @@
 // also edit its data directly (as a user in the portal would) or over the `/__sandbox` admin API.
 import { CallStats, listen } from '../http.ts';
 import { seedDataset } from '../seed.ts';
+import { SandboxAuth, type SandboxOAuthOptions } from './oauth.ts';
 import { type PortalApi, portalApi } from './portal.ts';
 import type { PropertySpec } from './properties.ts';
 import { type HsObjectType, isObjectType } from './schema.ts';
@@ -12,6 +13,7 @@ import { type SandboxWebhooks, type WebhookOptions, WebhookSender } from './webh
 
 export { ASSOCIATION_PAIRS } from './associations-model.ts';
 export { HubSpotApiError } from './errors.ts';
+export type { SandboxOAuthOptions } from './oauth.ts';
 export type { PortalApi } from './portal.ts';
 export type { PropertySpec } from './properties.ts';
 export {
@@ -36,8 +38,11 @@ export {
 export interface HubSpotSandboxOptions {
   /** Default 0: any free port. */
   port?: number;
-  /** Bearer token accepted; default 'sandbox-hubspot-token'. */
+  /** Bearer token accepted; default 'sandbox-hubspot-token'. With `oauth` it is the first access token,
+   * which expires like the ones issued later. */
   token?: string;
+  /** A public app's OAuth: `POST /oauth/v1/token` refreshes, access tokens last `ttlSeconds`. */
+  oauth?: SandboxOAuthOptions;
   /** Passed to seedDataset(); defaults: seed 42, 60 people. */
   seed?: number;
   people?: number;
@@ -73,6 +78,10 @@ export interface HubSpotSandbox extends PortalApi {
   /** API calls by route key, e.g. 'POST /crm/v3/objects/contacts/batch/update'. */
   stats: CallStats;
   webhooks: SandboxWebhooks;
+  /** With `oauth`: every access token issued so far (the initial one too) is expired from now on. */
+  expireTokens(): void;
+  /** With `oauth`: the refresh token currently accepted (each refresh rotates it). */
+  refreshToken(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -105,12 +114,13 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   const webhooks = new WebhookSender(now, options.webhooks);
   store.onChange((change) => webhooks.record(change));
   const stats = new CallStats();
+  const auth = new SandboxAuth(token, options.oauth, now);
   const server = await listen(
     createRequestHandler({
       store,
       portal,
       stats,
-      token,
+      auth,
       now,
       tenSecondlyLimit: options.tenSecondlyLimit ?? 190,
       searchPerSecond: options.searchPerSecond ?? 5,
@@ -123,5 +133,14 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     await webhooks.close();
     await server.close();
   };
-  return { ...portal, url: server.url, token, stats, webhooks, close };
+  return {
+    ...portal,
+    url: server.url,
+    token,
+    stats,
+    webhooks,
+    expireTokens: () => auth.expireTokens(),
+    refreshToken: () => auth.currentRefreshToken(),
+    close,
+  };
 }

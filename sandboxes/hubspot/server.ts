@@ -8,6 +8,7 @@ import { prng } from '../seed.ts';
 import { adminRoute } from './admin.ts';
 import { associationRoutes } from './associations.ts';
 import { HubSpotApiError, validationError } from './errors.ts';
+import type { SandboxAuth } from './oauth.ts';
 import { objectRoutes } from './objects.ts';
 import type { PortalApi } from './portal.ts';
 import { propertyRoutes } from './properties.ts';
@@ -23,6 +24,12 @@ export interface FaultOptions {
   rate5xx?: number;
   /** Share of API calls answered with a 429 (the route's usual policy). */
   rate429?: number;
+  /**
+   * Which 429 the `rate429` fault sends: 'route' (default) the route's usual one, TEN_SECONDLY_ROLLING
+   * outside search (the SDK then waits 10 s × attempt); 'secondly' the secondly-limit message
+   * everywhere (the SDK waits 1 s × attempt), to keep long fault runs fast.
+   */
+  fault429?: 'route' | 'secondly';
   /** Each API call is delayed by a seeded random 0..latencyMs. */
   latencyMs?: number;
 }
@@ -31,7 +38,8 @@ export interface ServerConfig {
   store: HubSpotStore;
   portal: PortalApi;
   stats: CallStats;
-  token: string;
+  /** Which bearer tokens are accepted, and the OAuth token endpoint. */
+  auth: SandboxAuth;
   now: () => number;
   tenSecondlyLimit: number;
   searchPerSecond: number;
@@ -198,6 +206,13 @@ export function createRequestHandler(
       return;
     }
 
+    // OAuth (reference B3): the token endpoint needs no bearer token and is outside the API limits.
+    if (method === 'POST' && url.pathname.replace(/\/+$/, '') === '/oauth/v1/token') {
+      config.stats.count('POST /oauth/v1/token');
+      send(res, config.auth.token(raw));
+      return;
+    }
+
     const matched = match(method, segments);
     if (matched === undefined) {
       send(
@@ -208,10 +223,14 @@ export function createRequestHandler(
     }
     config.stats.count(matched.key);
 
-    if (req.headers.authorization !== `Bearer ${config.token}`) {
+    const auth = config.auth.check(req.headers.authorization);
+    if (auth !== 'ok') {
       const message =
-        'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview';
-      send(res, apiErrorReply(new HubSpotApiError(401, 'INVALID_AUTHENTICATION', message)));
+        auth === 'expired'
+          ? 'The OAuth token used to make this call expired. Refresh the access token.'
+          : 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview';
+      const category = auth === 'expired' ? 'EXPIRED_AUTHENTICATION' : 'INVALID_AUTHENTICATION';
+      send(res, apiErrorReply(new HubSpotApiError(401, category, message)));
       return;
     }
 
@@ -250,7 +269,8 @@ export function createRequestHandler(
         return;
       }
       if (roll < (faults.rate5xx ?? 0) + (faults.rate429 ?? 0)) {
-        send(res, rateLimitReply(search ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING'), headers);
+        const secondly = search || faults.fault429 === 'secondly';
+        send(res, rateLimitReply(secondly ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING'), headers);
         return;
       }
     }
