@@ -5,10 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG } from '../config/default.ts';
+import { HubSpotConnector } from '../connectors/hubspot/index.ts';
 import { emptyRecord, mergeSnapshot, type SourceSnapshot } from '../engine/index.ts';
 import { cycle, startSandboxes } from '../local/cli.ts';
 import { startEmbedded } from '../local/stack.ts';
 import { collect, type RunSummary } from '../local/summary.ts';
+import { startHubSpotSandbox } from '../sandboxes/hubspot/index.ts';
 import { DEFAULT_ORGANIZATION_ID } from '../sandboxes/salesforce/outbound.ts';
 
 const { values } = parseArgs({
@@ -137,6 +140,11 @@ try {
   log('latency with polling only (a 3 s poll interval)...');
   const pollLatency = await measureLatency(8, { webhooks: false, pollEveryMs: 3000 });
 
+  log(
+    'rate budget: a HubSpot portal limited to 40 calls per 10 s, 120 batch writes through the paced connector...',
+  );
+  const budget = await budgetShare();
+
   const report = {
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
     size: { people, salesforce_records: sfRecords, hubspot_records: hsRecords },
@@ -194,6 +202,7 @@ try {
       webhooks: webhookLatency,
       polling_3s_interval: pollLatency,
     },
+    rate_budget_hubspot: budget,
     engine: { field_merges_per_s_one_core: engineMergesPerSecond() },
     memory: {
       rss_growth_mb: Math.round((process.memoryUsage().rss - memBefore) / 1e6),
@@ -236,6 +245,10 @@ try {
       `engine field merges/s (1 core)           ${String(report.engine.field_merges_per_s_one_core).padStart(8)}`,
     );
     console.log(`peak RSS MB                              ${String(report.memory.rss_peak_mb).padStart(8)}`);
+    const rb = report.rate_budget_hubspot;
+    console.log(
+      `hubspot budget share used, 40/10 s       ${String(rb.share_used_pct).padStart(7)}%   > 90%, no 429 (429s: ${rb.responses_429})`,
+    );
     const l = report.latency_ms;
     console.log(
       `edit -> other system, webhooks (ms)      p50 ${l.webhooks.p50}, p95 ${l.webhooks.p95}, p99 ${l.webhooks.p99}   < 2,000 (AWS)`,
@@ -329,4 +342,45 @@ async function measureLatency(count: number, mode: { webhooks: boolean; pollEver
     await pump;
   }
   return percentiles(latencies);
+}
+
+/**
+ * Share of a HubSpot ten-second budget a batch-write load uses through the paced connector, and the
+ * 429s it met (requests the portal saw beyond the connector's own calls are the SDK's retries).
+ */
+async function budgetShare() {
+  const limit = 40;
+  const portal = await startHubSpotSandbox({ seed: 2, people: 1200, tenSecondlyLimit: limit });
+  try {
+    const connector = new HubSpotConnector(
+      { accessToken: portal.token, baseUrl: portal.url, overlapMs: 0 },
+      DEFAULT_CONFIG.systems.hubspot,
+    );
+    const contacts = portal.list('contacts');
+    const rounds = Math.ceil(120 / Math.ceil(contacts.length / 100));
+    portal.stats.reset();
+    const start = performance.now();
+    for (let round = 0; round < rounds; round++) {
+      const ops = contacts.map((c, i) => ({
+        canonicalId: `b${i}`,
+        externalId: c.id,
+        fields: { title: `Round ${round}` },
+        refs: {},
+        previousRefs: {},
+      }));
+      await connector.write('contact', ops);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const calls = Object.values(connector.stats().calls).reduce((a, b) => a + b, 0);
+    return {
+      limit_per_10s: limit,
+      calls,
+      duration_s: +seconds.toFixed(1),
+      // Rolling 10 s windows the run touched: calls against what they allowed.
+      share_used_pct: Math.round((100 * calls) / (limit * Math.max(1, Math.ceil(seconds / 10)))),
+      responses_429: portal.stats.total - calls,
+    };
+  } finally {
+    await portal.close();
+  }
 }
