@@ -95,6 +95,8 @@ export interface Connector {
   readonly system: string;
   /** Poll changes since `cursor` (undefined = from the beginning), one page at a time. */
   poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage>;
+  /** When each record was last modified in the system (one light read per batch; missing ids left out). */
+  modifiedTimes(object: ObjectType, ids: readonly string[]): Promise<Map<string, number>>;
   /** Read records by native id (missing ids are left out). */
   read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]>;
   /** Create or update records in batches; one outcome per op, in any order. */

@@ -116,6 +116,8 @@ export function createWriteHandler(
     writeQueueUrl: requireEnv(writeQueueEnv(connector.system)),
     model: config.model,
     now: Date.now,
+    // Read-before-write: updates first check for changes the system made that fieldsync has not merged.
+    ingestQueueUrl: process.env.INGEST_QUEUE_URL,
   };
   return async (event) => {
     const before = connector.stats();

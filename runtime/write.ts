@@ -13,7 +13,7 @@ import {
   referenceFields,
 } from '../engine/index.ts';
 import { auditRow } from './ingest.ts';
-import type { WriteSignal } from './messages.ts';
+import type { IngestMessage, WriteSignal } from './messages.ts';
 import { mapPool } from './pool.ts';
 import { packMessages, type Queue } from './queue.ts';
 import { type AuditRow, type Store, VersionConflictError } from './store.ts';
@@ -27,6 +27,12 @@ export interface WriteDeps {
   /** The synced objects and their fields, policies and directions (from the config). */
   model: Model;
   now: () => number;
+  /**
+   * When set, updates are checked first: a record the system changed since fieldsync last read it
+   * (a change whose webhook was lost or is still on its way) is read, queued here for ingest, and
+   * written after that change is merged — never overwritten with an older canonical value.
+   */
+  ingestQueueUrl?: string | undefined;
 }
 
 export interface WriteReport {
@@ -34,6 +40,8 @@ export interface WriteReport {
   created: number;
   updated: number;
   deleted: number;
+  /** Updates held back because the system changed the record since fieldsync last read it. */
+  heldForUnseen: number;
   failed: number;
   retried: number;
   waiting: number;
@@ -44,7 +52,16 @@ export const MAX_WRITE_ATTEMPTS = 5;
 const STORE_CONCURRENCY = 16;
 
 export function emptyWriteReport(): WriteReport {
-  return { signalled: 0, created: 0, updated: 0, deleted: 0, failed: 0, retried: 0, waiting: 0 };
+  return {
+    signalled: 0,
+    created: 0,
+    updated: 0,
+    deleted: 0,
+    heldForUnseen: 0,
+    failed: 0,
+    retried: 0,
+    waiting: 0,
+  };
 }
 
 export async function writeSignals(deps: WriteDeps, signals: readonly WriteSignal[]): Promise<WriteReport> {
@@ -115,7 +132,8 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       });
     }
 
-    const outcomes = ops.length === 0 ? [] : await deps.connector.write(object, ops);
+    const toWrite = await checkUnseenChanges(deps, object, records, ops, again, report);
+    const outcomes = toWrite.length === 0 ? [] : await deps.connector.write(object, toWrite);
     const deleted = deletes.length === 0 ? [] : await deps.connector.delete(object, deletes);
     const audit: AuditRow[] = [];
     await mapPool(outcomes, STORE_CONCURRENCY, async (outcome) => {
@@ -268,4 +286,43 @@ async function storeGone(
       if (!(err instanceof VersionConflictError) || attempt >= 8) throw err;
     }
   }
+}
+
+/**
+ * Read-before-write for updates: one light read (modification times) per batch. Records the system
+ * changed after the last snapshot fieldsync merged are read in full and queued for ingest, and their
+ * write waits (re-signalled) until that change is merged: last-writer-wins then decides with both
+ * edits known, instead of an older canonical value overwriting a newer edit made in the target.
+ */
+async function checkUnseenChanges(
+  deps: WriteDeps,
+  object: ObjectType,
+  records: ReadonlyMap<string, CanonicalRecord>,
+  ops: readonly WriteOp[],
+  again: Map<string, number>,
+  report: WriteReport,
+): Promise<WriteOp[]> {
+  const system = deps.connector.system;
+  const updates = ops.filter((op) => op.externalId !== undefined);
+  if (deps.ingestQueueUrl === undefined || updates.length === 0) return [...ops];
+  const times = await deps.connector.modifiedTimes(
+    object,
+    updates.map((op) => op.externalId ?? ''),
+  );
+  const unseen = new Set<string>();
+  for (const op of updates) {
+    const at = times.get(op.externalId ?? '');
+    const asOf = records.get(op.canonicalId)?.shadows[system]?.asOf ?? 0;
+    if (at !== undefined && at > asOf) unseen.add(op.externalId ?? '');
+  }
+  if (unseen.size === 0) return [...ops];
+  const changes = await deps.connector.read(object, [...unseen]);
+  await deps.queue.send(
+    deps.ingestQueueUrl,
+    packMessages(changes, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
+  );
+  const held = ops.filter((op) => op.externalId !== undefined && unseen.has(op.externalId));
+  for (const op of held) again.set(op.canonicalId, 1000);
+  report.heldForUnseen += held.length;
+  return ops.filter((op) => op.externalId === undefined || !unseen.has(op.externalId));
 }

@@ -474,13 +474,16 @@ describe('functions', () => {
       WRITE_QUEUE_URL_SALESFORCE: { Ref: queues.salesforce },
       WRITE_QUEUE_URL_HUBSPOT: { Ref: queues.hubspot },
     });
+    // Writers send to ingest too: read-before-write queues a change the target made that was not merged yet.
     expect(keys(fns['write-salesforce'])).toEqual([
       'CREDENTIALS_SECRET_ARN',
+      'INGEST_QUEUE_URL',
       'TABLE_NAME',
       'WRITE_QUEUE_URL_SALESFORCE',
     ]);
     expect(keys(fns['write-hubspot'])).toEqual([
       'CREDENTIALS_SECRET_ARN',
+      'INGEST_QUEUE_URL',
       'TABLE_NAME',
       'WRITE_QUEUE_URL_HUBSPOT',
     ]);
@@ -756,14 +759,18 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('lets each writer use only its own write queue', () => {
+  it('lets each writer use only its own write queue, and send (only) to ingest', () => {
     const own = { 'write-salesforce': queues.salesforce, 'write-hubspot': queues.hubspot };
     for (const writer of WRITERS) {
       const { statements } = fns[writer];
       expect(actionsOn(statements, own[writer])).toEqual(
         expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:SendMessage']),
       );
-      const others = [...Object.values(queues), ...Object.values(notices)].filter((q) => q !== own[writer]);
+      expect(actionsOn(statements, queues.ingest)).not.toContain('sqs:ReceiveMessage');
+      expect(actionsOn(statements, queues.ingest)).toContain('sqs:SendMessage');
+      const others = [...Object.values(queues), ...Object.values(notices)].filter(
+        (q) => q !== own[writer] && q !== queues.ingest,
+      );
       for (const other of others) expect(actionsOn(statements, other)).toEqual([]);
     }
   });

@@ -565,6 +565,23 @@ export class HubSpotConnector implements Connector {
     return out;
   }
 
+  async modifiedTimes(object: ObjectType, ids: readonly string[]): Promise<Map<string, number>> {
+    const o = objectView(this.view, object);
+    const out = new Map<string, number>();
+    for (const part of chunk(ids, BATCH_LIMIT)) {
+      // Batch read of the last-modified property only: 100 ids per call.
+      const res = await this.counter.call('read', () =>
+        this.client.crm.objects.batchApi.read(o.native, {
+          inputs: part.map((id) => ({ id })),
+          properties: [modifiedProperty(o.native)],
+          propertiesWithHistory: [],
+        }),
+      );
+      for (const r of batchResponseSchema.parse(res).results) out.set(r.id, modifiedAtOf(o, r));
+    }
+    return out;
+  }
+
   async read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]> {
     const o = objectView(this.view, object);
     const records: HubSpotObject[] = [];

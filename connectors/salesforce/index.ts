@@ -22,6 +22,7 @@ import {
   FIELDSYNC_ID_FIELD,
   filterConditions,
   objectView,
+  parseSalesforceDate,
   SYSTEM,
   selectFields,
   toChange,
@@ -247,6 +248,28 @@ export class SalesforceConnector implements Connector {
       if (parsed.done !== false || next === undefined) return;
       page = await this.counter.call('query', async () => await this.conn.queryMore(next));
     }
+  }
+
+  async modifiedTimes(object: ObjectType, ids: readonly string[]): Promise<Map<string, number>> {
+    const o = objectView(this.view, object);
+    const out = new Map<string, number>();
+    for (const part of chunk(ids, RETRIEVE_LIMIT)) {
+      // sObject Collections retrieve with two fields: up to 2,000 ids per call.
+      const rows = await this.counter.call('read', () =>
+        this.conn.request({
+          method: 'POST',
+          url: `/composite/sobjects/${o.native}`,
+          body: JSON.stringify({ ids: part, fields: ['Id', 'SystemModstamp'] }),
+          headers: { 'Content-Type': 'application/json' },
+        }),
+      );
+      for (const row of z.array(z.unknown()).parse(rows)) {
+        if (row === null) continue;
+        const r = salesforceRecordSchema.parse(row);
+        out.set(r.Id, parseSalesforceDate(r.SystemModstamp));
+      }
+    }
+    return out;
   }
 
   async read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]> {

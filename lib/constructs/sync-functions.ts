@@ -130,7 +130,9 @@ export class FieldsyncFunctions extends Construct {
         .bindTable(state.table, 'readWrite') // canonical, shadows, links
         .bindSecret(state.credentialsSecret, 'readWrite') // persists refreshed SaaS tokens
         .consumeQueue(state.writeQueues[system], props.writeBatching?.[system] ?? WRITE_BATCHING[system])
-        .bindQueue(state.writeQueues[system], 'send', writeQueueEnvName(system)),
+        .bindQueue(state.writeQueues[system], 'send', writeQueueEnvName(system))
+        // Read-before-write: a change the target made that fieldsync has not merged goes to ingest first.
+        .bindQueue(state.ingestQueue, 'send', 'INGEST_QUEUE_URL'),
     );
 
     this.schedules = perSystem(
