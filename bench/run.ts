@@ -376,8 +376,10 @@ async function budgetShare() {
       limit_per_10s: limit,
       calls,
       duration_s: +seconds.toFixed(1),
-      // Rolling 10 s windows the run touched: calls against what they allowed.
-      share_used_pct: Math.round((100 * calls) / (limit * Math.max(1, Math.ceil(seconds / 10)))),
+      // Sustained rate after the first window's burst, against the rate the limit allows.
+      share_used_pct:
+        seconds > 10 ? Math.round((100 * (calls - limit)) / ((limit * (seconds - 10)) / 10)) : 0,
+      calls_per_s: +(calls / seconds).toFixed(2),
       responses_429: portal.stats.total - calls,
     };
   } finally {
