@@ -123,6 +123,34 @@ export interface Store {
   redactAudit(canonicalId: string): Promise<number>;
 }
 
+/**
+ * Change a stored record with a conditional write on its version; on a conflict, re-read and apply
+ * `change` again. Starts from `loaded` when given (saves a read). Returns the stored record, or
+ * undefined when the record is gone or `change` declines (returns undefined).
+ */
+export async function updateRecord(
+  store: Store,
+  object: ObjectType,
+  id: string,
+  change: (current: CanonicalRecord) => CanonicalRecord | undefined,
+  loaded?: CanonicalRecord,
+): Promise<CanonicalRecord | undefined> {
+  let current = loaded;
+  for (let attempt = 0; ; attempt++) {
+    if (current === undefined || attempt > 0) current = (await store.getRecords(object, [id])).get(id);
+    if (current === undefined) return undefined;
+    const changed = change(current);
+    if (changed === undefined) return undefined;
+    const next = { ...changed, version: current.version + 1 };
+    try {
+      await store.putRecord(next);
+      return next;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || attempt >= 8) throw err;
+    }
+  }
+}
+
 const AUDIT_TTL_DAYS = 400;
 /** Webhook event ids are remembered this long: vendors retry for up to 24 hours. */
 const EVENT_TTL_DAYS = 3;

@@ -16,7 +16,7 @@ import { auditRow } from './ingest.ts';
 import type { IngestMessage, WriteSignal } from './messages.ts';
 import { mapPool } from './pool.ts';
 import { packMessages, type Queue } from './queue.ts';
-import { type AuditRow, type Store, VersionConflictError } from './store.ts';
+import { type AuditRow, type Store, updateRecord } from './store.ts';
 
 export interface WriteDeps {
   store: Store;
@@ -246,18 +246,13 @@ async function storeWritten(
   externalId: string,
 ): Promise<void> {
   const system = deps.connector.system;
-  let current = loaded;
-  for (let attempt = 0; ; attempt++) {
-    if (attempt > 0) current = (await deps.store.getRecords(object, [id])).get(id);
-    if (current === undefined) return;
-    const next = { ...recordWritten(current, system, written, externalId), version: current.version + 1 };
-    try {
-      await deps.store.putRecord(next);
-      return;
-    } catch (err) {
-      if (!(err instanceof VersionConflictError) || attempt >= 8) throw err;
-    }
-  }
+  await updateRecord(
+    deps.store,
+    object,
+    id,
+    (current) => recordWritten(current, system, written, externalId),
+    loaded,
+  );
 }
 
 /** After a delete in the target: the record is gone there and is never written there again. */
@@ -268,24 +263,16 @@ async function storeGone(
   id: string,
 ): Promise<void> {
   const system = deps.connector.system;
-  let current = loaded;
-  for (let attempt = 0; ; attempt++) {
-    if (attempt > 0) current = (await deps.store.getRecords(object, [id])).get(id);
-    if (current === undefined) return;
-    const { [system]: _shadow, ...shadows } = current.shadows;
-    const next = {
-      ...current,
-      shadows,
-      gone: { ...current.gone, [system]: deps.now() },
-      version: current.version + 1,
-    };
-    try {
-      await deps.store.putRecord(next);
-      return;
-    } catch (err) {
-      if (!(err instanceof VersionConflictError) || attempt >= 8) throw err;
-    }
-  }
+  await updateRecord(
+    deps.store,
+    object,
+    id,
+    (current) => {
+      const { [system]: _shadow, ...shadows } = current.shadows;
+      return { ...current, shadows, gone: { ...current.gone, [system]: deps.now() } };
+    },
+    loaded,
+  );
 }
 
 /**

@@ -10,7 +10,12 @@ import { ConfigError } from '../../runtime/config.ts';
 import { auditRow } from '../../runtime/ingest.ts';
 import type { WriteSignal } from '../../runtime/messages.ts';
 import { packMessages, SqsQueue } from '../../runtime/queue.ts';
-import { type AuditEvent, type AuditRow, type Store, VersionConflictError } from '../../runtime/store.ts';
+import {
+  type AuditEvent,
+  type AuditRow,
+  type Store,
+  updateRecord as storeUpdate,
+} from '../../runtime/store.ts';
 import { onTelemetry } from '../../runtime/telemetry.ts';
 import { requireSettings } from '../cli.ts';
 import { type EmbeddedStack, startEmbedded } from '../stack.ts';
@@ -83,8 +88,6 @@ export async function loadRecord(store: Store, ref: RecordRef, command: string):
   return record;
 }
 
-const MAX_VERSION_RETRIES = 8;
-
 /**
  * Read-modify-write one record with a conditional put on its version; `change` sees the latest
  * stored record on every retry and returns the next state (version is bumped here), or undefined
@@ -96,19 +99,9 @@ export async function updateRecord(
   id: string,
   change: (current: CanonicalRecord) => CanonicalRecord | undefined,
 ): Promise<CanonicalRecord | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    const current = (await store.getRecords(object, [id])).get(id);
-    if (current === undefined) throw new ConfigError(`record ${id} is no longer stored`);
-    const changed = change(current);
-    if (changed === undefined) return undefined;
-    const next = { ...changed, version: current.version + 1 };
-    try {
-      await store.putRecord(next);
-      return next;
-    } catch (err) {
-      if (!(err instanceof VersionConflictError) || attempt >= MAX_VERSION_RETRIES) throw err;
-    }
-  }
+  const loaded = (await store.getRecords(object, [id])).get(id);
+  if (loaded === undefined) throw new ConfigError(`record ${id} is no longer stored`);
+  return storeUpdate(store, object, id, change, loaded);
 }
 
 /** One record-level audit row of an operator action. */
