@@ -15,6 +15,7 @@ import {
   noticeMessageSchema,
   writeSignalSchema,
 } from './messages.ts';
+import { publishMetricsOnLambda } from './metrics.ts';
 import { resolveNotices } from './notices.ts';
 import { type PollReport, pollSystem } from './poll.ts';
 import { packMessages, SqsQueue } from './queue.ts';
@@ -26,6 +27,7 @@ export function createPollHandler(
   connector: Connector,
   config: ResolvedConfig,
 ): (event?: unknown) => Promise<PollReport> {
+  publishMetricsOnLambda();
   const deps = {
     store: new DynamoStore(requireEnv('TABLE_NAME')),
     queue: new SqsQueue(),
@@ -64,6 +66,7 @@ export function createPollHandler(
 }
 
 export function createIngestHandler(config: ResolvedConfig): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  publishMetricsOnLambda();
   const deps = {
     store: new DynamoStore(requireEnv('TABLE_NAME')),
     queue: new SqsQueue(),
@@ -109,6 +112,7 @@ export function createWriteHandler(
   connector: Connector,
   config: ResolvedConfig,
 ): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  publishMetricsOnLambda();
   const deps = {
     store: new DynamoStore(requireEnv('TABLE_NAME')),
     queue: new SqsQueue(),
@@ -153,6 +157,7 @@ export function createNoticeHandler(
   connector: Connector,
   config: ResolvedConfig,
 ): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  publishMetricsOnLambda();
   const queue = new SqsQueue();
   const ingestQueueUrl = requireEnv('INGEST_QUEUE_URL');
   const declared = new Set<string>(config.objects);
