@@ -1,10 +1,9 @@
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { FieldsyncObservability } from './constructs/observability.ts';
 import { FieldsyncState } from './constructs/state.ts';
 import type { LogLevel, SqsBatching } from './constructs/sync-function.ts';
 import { CONSUMER_TIMEOUT, FieldsyncFunctions, POLLER_TIMEOUT } from './constructs/sync-functions.ts';
@@ -14,7 +13,7 @@ import { FieldsyncWebhookApi, HUBSPOT_WEBHOOK_PATH } from './constructs/webhook-
 export interface FieldsyncProps {
   readonly stage: Stage;
   readonly pollRate: Duration;
-  /** Receives an email when a message lands in a DLQ. */
+  /** Receives the alarm emails (DLQ messages, sync errors, Lambda error rate, ingest backlog). */
   readonly alarmEmail?: string;
   readonly encryptionKey?: IKey;
   readonly logLevel?: LogLevel;
@@ -39,6 +38,8 @@ export class Fieldsync extends Construct {
   readonly webhookBaseUrl: string;
   /** Present when `alarmEmail` is given. */
   readonly alarmTopic?: Topic;
+  /** The `fieldsync-<stage>` dashboard and the alarms. */
+  readonly observability: FieldsyncObservability;
 
   /** The URL to register as HubSpot's webhook target. */
   get hubspotWebhookUrl(): string {
@@ -77,18 +78,14 @@ export class Fieldsync extends Construct {
     if (props.alarmEmail) {
       const topic = new Topic(this, 'AlarmTopic', { enforceSSL: true });
       topic.addSubscription(new EmailSubscription(props.alarmEmail));
-      // A message in a DLQ is a change that did not sync; the rest of the alarms come later.
-      for (const [queueId, dlq] of Object.entries(this.state.deadLetterQueues)) {
-        new Alarm(this, `${queueId}DlqAlarm`, {
-          alarmDescription: `fieldsync: messages in the ${queueId} DLQ`,
-          metric: dlq.metricApproximateNumberOfMessagesVisible(),
-          threshold: 0,
-          evaluationPeriods: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }).addAlarmAction(new SnsAction(topic));
-      }
       this.alarmTopic = topic;
     }
+    // Dashboard and alarms always; the alarms notify the topic only when there is one.
+    this.observability = new FieldsyncObservability(this, 'Observability', {
+      stage,
+      state: this.state,
+      functions: this.functions,
+      ...(this.alarmTopic ? { alarmTopic: this.alarmTopic } : {}),
+    });
   }
 }

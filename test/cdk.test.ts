@@ -47,6 +47,30 @@ const Route = z.object({
 const Permission = z.object({ Properties: z.object({ FunctionName: GetAtt, Principal: z.string() }) });
 const ApiStage = z.object({ Properties: z.object({ AccessLogSettings: z.object({ Format: z.string() }) }) });
 const QueueResource = z.object({ Properties: z.object({ VisibilityTimeout: z.number().optional() }) });
+const AlarmActions = z.object({
+  Properties: z.object({ AlarmActions: z.array(Ref).optional(), OKActions: z.array(Ref).optional() }),
+});
+const RateAlarm = z.object({
+  Properties: z.object({
+    Threshold: z.number(),
+    ComparisonOperator: z.string(),
+    EvaluationPeriods: z.number(),
+    Metrics: z.array(
+      z.object({
+        Id: z.string(),
+        Expression: z.string().optional(),
+        MetricStat: z.object({ Metric: z.object({ MetricName: z.string() }).passthrough() }).optional(),
+      }),
+    ),
+  }),
+});
+const DashboardBody = z.object({
+  Properties: z.object({
+    DashboardBody: z.object({
+      'Fn::Join': z.tuple([z.literal(''), z.array(z.union([z.string(), Ref, GetAtt]))]),
+    }),
+  }),
+});
 const CdkJson = z.object({ app: z.string(), context: z.record(z.string(), z.unknown()) });
 
 const cdkJson = CdkJson.parse(JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')));
@@ -95,6 +119,31 @@ function logicalIdOf(template: Template, type: string, idPrefix: string): string
   expect(ids).toHaveLength(1);
   return ids[0] ?? '';
 }
+
+/** The dashboard body as one string; references become `<LogicalId>` or `<LogicalId.Attribute>`. */
+function dashboardBody(template: Template): string {
+  const found = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  expect(found).toHaveLength(1);
+  const [, parts] = DashboardBody.parse(found[0]).Properties.DashboardBody['Fn::Join'];
+  return parts
+    .map((p) => {
+      if (typeof p === 'string') return p;
+      if ('Ref' in p) return `<${p.Ref}>`;
+      return `<${p['Fn::GetAtt'][0]}.${p['Fn::GetAtt'][1]}>`;
+    })
+    .join('');
+}
+
+const NAMESPACE = 'fieldsync';
+const PER_SYSTEM_METRICS = [
+  'RecordsPolled',
+  'RecordsCreated',
+  'RecordsUpdated',
+  'RecordsDeleted',
+  'SyncErrors',
+  'ApiCalls',
+];
+const SERVICE_METRICS = ['ChangesIngested', 'CanonicalWrites', 'Conflicts', 'AmbiguousMatches'];
 
 // --- synth once ---------------------------------------------------------------------------
 
@@ -776,17 +825,140 @@ describe('IAM least privilege', () => {
   });
 });
 
+describe('dashboard', () => {
+  it('is named after the stage and graphs the fieldsync EMF metrics by system', () => {
+    dev.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    dev.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'fieldsync-dev' });
+    prod.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'fieldsync-prod' });
+    const body = dashboardBody(dev);
+    for (const system of ['salesforce', 'hubspot']) {
+      for (const name of PER_SYSTEM_METRICS) {
+        expect(body).toContain(`["${NAMESPACE}","${name}","service","fieldsync","system","${system}",`);
+      }
+    }
+    for (const name of SERVICE_METRICS) {
+      expect(body).toContain(`["${NAMESPACE}","${name}","service","fieldsync",{`);
+      expect(body).not.toContain(`"${name}","service","fieldsync","system"`);
+    }
+  });
+
+  it('graphs the depth of every queue and DLQ, and Lambda errors and duration of every function', () => {
+    const body = dashboardBody(dev);
+    const queueIds = Object.keys(dev.findResources('AWS::SQS::Queue'));
+    expect(queueIds).toHaveLength(10);
+    for (const id of queueIds) {
+      expect(body).toContain(
+        `["AWS/SQS","ApproximateNumberOfMessagesVisible","QueueName","<${id}.QueueName>"`,
+      );
+    }
+    for (const metric of ['Errors', 'Duration']) {
+      for (const f of Object.values(fns)) {
+        expect(body).toContain(`["AWS/Lambda","${metric}","FunctionName","<${f.logicalId}>"`);
+      }
+    }
+  });
+});
+
 describe('alarms', () => {
-  it('are created only with alarmEmail: one per DLQ to an email topic', () => {
+  it('exist with or without alarmEmail; the topic and its email subscription only with it', () => {
     dev.resourceCountIs('AWS::SNS::Topic', 0);
-    dev.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     prod.resourceCountIs('AWS::SNS::Topic', 1);
     prod.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    prod.resourcePropertiesCountIs(
-      'AWS::CloudWatch::Alarm',
-      { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 },
-      5,
+    // 5 DLQs + 2 systems' sync errors + 6 functions' error rate + the ingest backlog.
+    for (const t of [dev, prod]) t.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+  });
+
+  it('alarm on any message in each of the 5 DLQs', () => {
+    for (const t of [dev, prod]) {
+      t.resourcePropertiesCountIs(
+        'AWS::CloudWatch::Alarm',
+        {
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+        },
+        5,
+      );
+    }
+  });
+
+  it('alarm on any sync error per system within 5 minutes', () => {
+    for (const system of ['salesforce', 'hubspot']) {
+      dev.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: NAMESPACE,
+        MetricName: 'SyncErrors',
+        Dimensions: [
+          { Name: 'service', Value: 'fieldsync' },
+          { Name: 'system', Value: system },
+        ],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+    dev.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'SyncErrors' }, 2);
+  });
+
+  it('alarm on a Lambda error rate above 5% for every function', () => {
+    const rateAlarms = Object.values(
+      dev.findResources('AWS::CloudWatch::Alarm', {
+        Properties: {
+          Metrics: Match.arrayWith([Match.objectLike({ Expression: '100 * errors / invocations' })]),
+        },
+      }),
+    ).map((a) => RateAlarm.parse(a).Properties);
+    expect(rateAlarms).toHaveLength(6);
+    for (const a of rateAlarms) {
+      expect(a).toMatchObject({
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 3,
+      });
+      const names = Object.fromEntries(
+        a.Metrics.flatMap((q) => (q.MetricStat ? [[q.Id, q.MetricStat.Metric.MetricName]] : [])),
+      );
+      expect(names).toEqual({ errors: 'Errors', invocations: 'Invocations' });
+    }
+    const functionsCovered = new Set(
+      rateAlarms.flatMap((a) =>
+        a.Metrics.flatMap((q) => (q.MetricStat ? [JSON.stringify(q.MetricStat.Metric)] : [])),
+      ),
     );
+    for (const f of Object.values(fns)) {
+      expect([...functionsCovered].some((m) => m.includes(`"Ref":"${f.logicalId}"`))).toBe(true);
+    }
+  });
+
+  it('alarm when the oldest ingest message is older than 5 minutes', () => {
+    dev.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queues.ingest, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('notify the topic with alarmEmail, and nobody without it', () => {
+    const topicId = logicalIdOf(prod, 'AWS::SNS::Topic', 'FieldsyncAlarmTopic');
+    const prodAlarms = Object.values(prod.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => AlarmActions.parse(a).Properties,
+    );
+    expect(prodAlarms).toHaveLength(14);
+    for (const a of prodAlarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
+    const devAlarms = Object.values(dev.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => AlarmActions.parse(a).Properties,
+    );
+    expect(devAlarms).toHaveLength(14);
+    for (const a of devAlarms) {
+      expect(a.AlarmActions).toBeUndefined();
+      expect(a.OKActions).toBeUndefined();
+    }
   });
 });
 

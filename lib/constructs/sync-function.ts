@@ -39,6 +39,8 @@ export interface SyncFunctionProps extends Omit<NodejsFunctionProps, 'entry' | '
 }
 
 export const SERVICE_NAME = 'fieldsync';
+/** CloudWatch namespace of the EMF metrics (POWERTOOLS_METRICS_NAMESPACE). */
+export const METRICS_NAMESPACE = SERVICE_NAME;
 
 /**
  * Item-level DynamoDB actions, narrower than grantReadData/grantReadWriteData: no Scan (the
@@ -110,7 +112,7 @@ export class SyncFunction extends NodejsFunction {
       },
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: logLevel,
         NODE_OPTIONS: '--enable-source-maps',
         ...environment,
