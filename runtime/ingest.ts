@@ -5,6 +5,7 @@ import {
   applyDelete,
   type CanonicalRecord,
   canonicalIdFor,
+  type DeleteDecision,
   emptyRecord,
   type FieldValue,
   type MergeContext,
@@ -22,7 +23,7 @@ import {
 import type { IngestMessage, WriteSignal } from './messages.ts';
 import { mapPool } from './pool.ts';
 import { packMessages, type Queue } from './queue.ts';
-import { type AuditRow, type Store, VersionConflictError } from './store.ts';
+import { type AuditRow, type Store, updateRecord, VersionConflictError } from './store.ts';
 
 export interface IngestDeps {
   store: Store;
@@ -405,24 +406,21 @@ async function deleteCanonical(
   at: number,
   audit: AuditRow[],
 ): Promise<CanonicalRecord | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    const current = (await deps.store.getRecords(object, [id])).get(id);
+  // Set inside the change (which may run again after a version conflict).
+  const applied: { decision: DeleteDecision } = { decision: 'already' };
+  const next = await updateRecord(deps.store, object, id, (current) => {
     // A delete of a native record the canonical record no longer points at (relinked, merged) is not its delete.
-    if (current === undefined || current.links[system] !== externalId) return undefined;
-    const { record, decision } = applyDelete(current, system, at, def.deletes ?? 'ignore');
-    if (decision === 'already') return undefined;
-    const next = { ...record, version: current.version + 1 };
-    try {
-      await deps.store.putRecord(next);
-    } catch (err) {
-      if (err instanceof VersionConflictError && attempt < MAX_VERSION_RETRIES) continue;
-      throw err;
-    }
-    const event =
-      decision === 'propagate' ? 'deleted' : decision === 'quarantine' ? 'quarantined' : 'delete-ignored';
-    audit.push(auditRow(id, object, deps.now(), '*', null, null, system, at, event));
-    return next;
-  }
+    if (current.links[system] !== externalId) return undefined;
+    const result = applyDelete(current, system, at, def.deletes ?? 'ignore');
+    applied.decision = result.decision;
+    return result.decision === 'already' ? undefined : result.record;
+  });
+  if (next === undefined) return undefined;
+  const { decision } = applied;
+  const event =
+    decision === 'propagate' ? 'deleted' : decision === 'quarantine' ? 'quarantined' : 'delete-ignored';
+  audit.push(auditRow(id, object, deps.now(), '*', null, null, system, at, event));
+  return next;
 }
 
 /** A merge in `system`: the loser's canonical record is merged into the winner's, links repointed. */
@@ -461,7 +459,8 @@ async function mergeCanonical(
       if (err instanceof VersionConflictError && attempt < MAX_VERSION_RETRIES) continue;
       throw err;
     }
-    await putWithRetry(deps, nextLoser);
+    // The loser is written as merged whatever changed it meanwhile (its values are in the winner now).
+    await updateRecord(deps.store, object, loserId, () => nextLoser, loser);
     for (const [s, externalId] of Object.entries(out.winner.links)) {
       if (loser.links[s] === externalId) await deps.store.setLink(s, object, externalId, winnerId);
     }
@@ -471,20 +470,5 @@ async function mergeCanonical(
       auditRow(loserId, object, deps.now(), '*', null, winnerId, system, at, 'merged'),
     );
     return [nextWinner, nextLoser];
-  }
-}
-
-async function putWithRetry(deps: IngestDeps, record: CanonicalRecord): Promise<void> {
-  let next = record;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await deps.store.putRecord(next);
-      return;
-    } catch (err) {
-      if (!(err instanceof VersionConflictError) || attempt >= MAX_VERSION_RETRIES) throw err;
-      const current = (await deps.store.getRecords(next.object, [next.id])).get(next.id);
-      if (current === undefined) return;
-      next = { ...record, version: current.version + 1 };
-    }
   }
 }

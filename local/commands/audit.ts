@@ -6,6 +6,7 @@ import { type CanonicalRecord, OBJECT_TYPES, type ObjectType } from '../../engin
 import { ConfigError } from '../../runtime/config.ts';
 import type { AuditRow, Store } from '../../runtime/store.ts';
 import { describeLinks, isoTime, type Out, plural, showValue, table } from './format.ts';
+import { findCanonical } from './operate.ts';
 
 export type AuditTarget =
   | { by: 'link'; system: string; object: ObjectType; externalId: string }
@@ -33,17 +34,6 @@ export function parseAuditTarget(arg: string): AuditTarget {
   if (!parsed.success)
     throw new ConfigError(`audit: '${arg}': ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return { by: 'link', ...parsed.data };
-}
-
-/** A canonical id names its object by its prefix (contact_...), but look in every object to be sure. */
-async function findCanonical(store: Store, id: string): Promise<CanonicalRecord | undefined> {
-  const prefix = id.slice(0, id.indexOf('_'));
-  const objects = [...OBJECT_TYPES].sort((a, b) => Number(b === prefix) - Number(a === prefix));
-  for (const object of objects) {
-    const record = (await store.getRecords(object, [id])).get(id);
-    if (record !== undefined) return record;
-  }
-  return undefined;
 }
 
 export interface AuditReport {
