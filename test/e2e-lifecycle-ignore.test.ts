@@ -5,25 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeEmail } from '../engine/index.ts';
-import { cycle, startSandboxes } from '../local/cli.ts';
+import { startSandboxes } from '../local/cli.ts';
 import { type EmbeddedStack, startEmbedded } from '../local/stack.ts';
-import { collect, type RunSummary } from '../local/summary.ts';
+import { syncCycle as runCycle, totalWriteCalls } from './support/sync.ts';
 
 let boxes: Awaited<ReturnType<typeof startSandboxes>>;
 let stack: EmbeddedStack;
 let dir: string;
 
-async function syncCycle(): Promise<RunSummary> {
-  const c = collect();
-  try {
-    await cycle(stack);
-  } finally {
-    c.stop();
-  }
-  return c.summary;
-}
-
-const writeCalls = (s: RunSummary) => Object.values(s.systems).reduce((n, v) => n + v.writeCalls, 0);
+const syncCycle = () => runCycle(stack);
+const writeCalls = totalWriteCalls;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fieldsync-ignore-'));

@@ -4,39 +4,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../config/default.ts';
-import { CONNECTORS } from '../connectors/registry.ts';
 import { normalizeEmail } from '../engine/index.ts';
-import { checkAgreement } from '../local/agreement.ts';
-import { cycle, startSandboxes } from '../local/cli.ts';
+import { startSandboxes } from '../local/cli.ts';
 import { type EmbeddedStack, startEmbedded } from '../local/stack.ts';
-import { collect, type RunSummary } from '../local/summary.ts';
-import { credentialsFrom } from '../runtime/config.ts';
+import { agreementOf, syncCycle as runCycle, totalWriteCalls } from './support/sync.ts';
 
 let boxes: Awaited<ReturnType<typeof startSandboxes>>;
 let stack: EmbeddedStack;
 let stateDir: string;
 
-async function syncCycle(): Promise<RunSummary> {
-  const c = collect();
-  try {
-    await cycle(stack);
-  } finally {
-    c.stop();
-  }
-  return c.summary;
-}
-
-const writeCalls = (s: RunSummary) => Object.values(s.systems).reduce((n, v) => n + v.writeCalls, 0);
-
-async function agreement() {
-  const creds = credentialsFrom(boxes.env);
-  const connectors = {
-    salesforce: CONNECTORS.salesforce(creds, DEFAULT_CONFIG),
-    hubspot: CONNECTORS.hubspot(creds, DEFAULT_CONFIG),
-  };
-  return checkAgreement(stack.store, connectors, DEFAULT_CONFIG.model);
-}
+const syncCycle = () => runCycle(stack);
+const writeCalls = totalWriteCalls;
+const agreement = () => agreementOf(stack, boxes.env);
 
 async function canonicalOf(system: 'salesforce' | 'hubspot', object: 'contact' | 'company', id: string) {
   const cid = (await stack.store.getLinks(system, object, [id])).get(id);

@@ -6,15 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../config/default.ts';
-import { CONNECTORS } from '../connectors/registry.ts';
 import { normalizeDomain, normalizeEmail } from '../engine/index.ts';
-import { checkAgreement } from '../local/agreement.ts';
-import { cycle, startSandboxes } from '../local/cli.ts';
+import { startSandboxes } from '../local/cli.ts';
 import { type EmbeddedStack, startEmbedded } from '../local/stack.ts';
-import { collect, type RunSummary } from '../local/summary.ts';
-import { credentialsFrom } from '../runtime/config.ts';
 import { seedDataset } from '../sandboxes/seed.ts';
+import { agreementOf, syncCycle as runCycle, writeCallsBySystem } from './support/sync.ts';
 
 const run = promisify(execFile);
 const SEED = 7;
@@ -24,27 +20,9 @@ let boxes: Awaited<ReturnType<typeof startSandboxes>>;
 let stack: EmbeddedStack;
 let stateDir: string;
 
-async function syncCycle(): Promise<RunSummary> {
-  const c = collect();
-  try {
-    await cycle(stack);
-  } finally {
-    c.stop();
-  }
-  return c.summary;
-}
-
-function writeCalls(s: RunSummary): Record<string, number> {
-  return Object.fromEntries(Object.entries(s.systems).map(([name, v]) => [name, v.writeCalls]));
-}
-
-async function agreement() {
-  const connectors = {
-    salesforce: CONNECTORS.salesforce(credentialsFrom(boxes.env), DEFAULT_CONFIG),
-    hubspot: CONNECTORS.hubspot(credentialsFrom(boxes.env), DEFAULT_CONFIG),
-  };
-  return checkAgreement(stack.store, connectors, DEFAULT_CONFIG.model);
-}
+const syncCycle = () => runCycle(stack);
+const writeCalls = writeCallsBySystem;
+const agreement = () => agreementOf(stack, boxes.env);
 
 /** Let the second pass (Salesforce stamps whole seconds) so a later edit has a later timestamp. */
 async function nextSecond(): Promise<void> {
