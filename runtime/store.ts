@@ -55,6 +55,8 @@ export const AUDIT_EVENTS = [
   'restored',
   'forgotten',
   'relinked',
+  /** Reconciliation found a system's value differing from what the canonical state says it holds. */
+  'drift',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
