@@ -26,6 +26,7 @@ import {
   type ChangeReason,
   OBJECT_TYPES,
   type ObjectType,
+  type TombstoneStatus,
 } from '../engine/index.ts';
 
 export class VersionConflictError extends Error {
@@ -82,6 +83,20 @@ export interface SyncError {
   at: number;
 }
 
+/** What `scanReport` reads of each item: no field values (PII), no vendor messages (they may quote them). */
+export type ReportItem =
+  | {
+      kind: 'record';
+      object: ObjectType;
+      id: string;
+      /** Systems holding a native record linked to it. */
+      linked: string[];
+      status: 'active' | 'held' | TombstoneStatus;
+    }
+  | { kind: 'error'; system: string; object: ObjectType; canonicalId: string; code: string; at: number }
+  | { kind: 'cursor'; system: string; object: string; updatedAt: number | undefined }
+  | ({ kind: 'audit' } & Pick<AuditRow, 'canonicalId' | 'object' | 'at' | 'field' | 'source' | 'reason'>);
+
 export interface Store {
   getRecords(object: ObjectType, ids: readonly string[]): Promise<Map<string, CanonicalRecord>>;
   /** Store `record` if its stored version is still `record.version - 1` (absent for version 1). */
@@ -108,6 +123,11 @@ export interface Store {
   listRecords(object: ObjectType): Promise<CanonicalRecord[]>;
   /** Audit rows of every record, optionally only those with one of `reasons`, in key order. */
   scanAudit(reasons?: readonly AuditRow['reason'][]): Promise<AuditRow[]>;
+  /**
+   * The audit report's one pass over the table, page by page: every record, parked error and cursor,
+   * and the audit rows with `since <= at < until`. Ids, names, codes and times only, never field values.
+   */
+  scanReport(range: { since: number; until: number }, visit: (item: ReportItem) => void): Promise<void>;
   /** Every item of the table in export form, sorted by kind (EXPORT_KINDS order), then key. */
   exportItems(onProgress?: (itemsRead: number) => void): Promise<ExportItem[]>;
   /** Write exported items back (batch writes); the caller checks `isEmpty()` first. */
@@ -524,6 +544,68 @@ export class DynamoStore implements Store {
     return items.map((item) => auditRowSchema.parse(item));
   }
 
+  async scanReport(
+    range: { since: number; until: number },
+    visit: (item: ReportItem) => void,
+  ): Promise<void> {
+    // One Scan for the whole report: on AWS it reads (and bills) the whole table whatever the filter,
+    // so reading records, errors, cursors and audit rows in separate scans would cost four times that.
+    // The projection keeps field values and vendor messages out of the response.
+    const paths = [
+      'pk',
+      'record.object',
+      'record.id',
+      'record.links',
+      'record.tombstone.status',
+      'record.hold.reason',
+      'canonicalId',
+      'object',
+      'at',
+      'field',
+      'source',
+      'reason',
+      'system',
+      'code',
+      'updatedAt',
+    ];
+    const names: Record<string, string> = {};
+    const projection = paths.map((path) =>
+      path
+        .split('.')
+        .map((part) => {
+          const name = `#${part}`;
+          names[name] = part;
+          return name;
+        })
+        .join('.'),
+    );
+    let start: Record<string, unknown> | undefined;
+    do {
+      this.count('Scan');
+      const res = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression:
+            'begins_with(#pk, :rec) OR begins_with(#pk, :err) OR begins_with(#pk, :cur) OR ' +
+            '(begins_with(#pk, :aud) AND #at >= :since AND #at < :until)',
+          ProjectionExpression: projection.join(', '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: {
+            ':rec': 'REC#',
+            ':err': 'ERROR#',
+            ':cur': 'CURSOR#',
+            ':aud': 'AUDIT#',
+            ':since': range.since,
+            ':until': range.until,
+          },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const raw of res.Items ?? []) visit(reportItemOf(raw));
+      start = res.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+
   async exportItems(onProgress?: (itemsRead: number) => void): Promise<ExportItem[]> {
     const read: { kind: number; key: ItemKey; item: ExportItem }[] = [];
     let start: Record<string, unknown> | undefined;
@@ -625,6 +707,63 @@ const syncErrorSchema = z.object({
   message: z.string(),
   at: z.number(),
 });
+
+const reportRecordSchema = z.object({
+  record: z.object({
+    object: z.enum(OBJECT_TYPES),
+    id: z.string(),
+    links: z.record(z.string(), z.string()),
+    tombstone: z.object({ status: z.enum(['deleted', 'quarantined', 'merged', 'forgotten']) }).optional(),
+    hold: z.object({ reason: z.string() }).optional(),
+  }),
+});
+
+/** A projected item of `scanReport` in typed form. */
+function reportItemOf(raw: Record<string, unknown>): ReportItem {
+  const pk = String(raw.pk);
+  const [kind = '', ...rest] = pk.split('#');
+  switch (kind) {
+    case 'REC': {
+      const { record } = reportRecordSchema.parse(raw);
+      const status = record.tombstone?.status ?? (record.hold === undefined ? 'active' : 'held');
+      return {
+        kind: 'record',
+        object: record.object,
+        id: record.id,
+        linked: Object.keys(record.links),
+        status,
+      };
+    }
+    case 'ERROR': {
+      const e = syncErrorSchema.omit({ message: true }).parse(raw);
+      return {
+        kind: 'error',
+        system: e.system,
+        object: e.object,
+        canonicalId: e.canonicalId,
+        code: e.code,
+        at: e.at,
+      };
+    }
+    case 'CURSOR': {
+      const updatedAt = typeof raw.updatedAt === 'string' ? Date.parse(raw.updatedAt) : Number.NaN;
+      return {
+        kind: 'cursor',
+        system: rest[0] ?? '',
+        object: rest.slice(1).join('#'),
+        updatedAt: Number.isNaN(updatedAt) ? undefined : updatedAt,
+      };
+    }
+    case 'AUDIT': {
+      const row = auditRowSchema
+        .pick({ canonicalId: true, object: true, at: true, field: true, source: true, reason: true })
+        .parse(raw);
+      return { kind: 'audit', ...row };
+    }
+    default:
+      throw new Error(`scanReport: unexpected item ${pk}`);
+  }
+}
 
 /** Audit sort key: time, then the row's position in its batch, then the field. */
 function auditSortKey(at: number, seq: number, field: string): string {
