@@ -1,5 +1,6 @@
 // The embedded stack: dynalite for DynamoDB and fauxqs for SQS, both keeping their state in the
 // state folder, and a small runner that invokes the same Lambda handlers with real event shapes.
+
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import { SYSTEMS, type SystemName } from '../connectors/systems.ts';
 import { noticeQueueEnv, writeQueueEnv } from '../runtime/config.ts';
+import { logger } from '../runtime/lambda.ts';
 import type { PollReport } from '../runtime/poll.ts';
 import { DynamoStore, ensureTable } from '../runtime/store.ts';
 
@@ -163,6 +165,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     ...options.credentials,
   });
   delete process.env.CREDENTIALS_SECRET_ARN;
+  // The functions' logger was made when runtime/lambda.ts was first imported, before this env existed.
+  logger.setLogLevel(
+    (process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT') as Parameters<typeof logger.setLogLevel>[0],
+  );
 
   // The webhook function behind a local HTTP endpoint, with API Gateway (HTTP API, payload 2.0) events.
   let webhookHandler: ((event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>) | undefined;

@@ -1,5 +1,6 @@
 // Ingest use case: resolve identity, merge source snapshots into canonical records field by
 // field, store (conditional on version), audit, and signal the systems that now differ.
+
 import type { SourceChange } from '../connectors/types.ts';
 import {
   applyDelete,
@@ -20,6 +21,7 @@ import {
   referenceFields,
   type SourceSnapshot,
 } from '../engine/index.ts';
+import { logDecisions } from './log.ts';
 import type { IngestMessage, WriteSignal } from './messages.ts';
 import { mapPool } from './pool.ts';
 import { packMessages, type Queue } from './queue.ts';
@@ -47,6 +49,8 @@ export interface IngestReport {
   deferred: number;
   /** Records changed by deletes and merges. */
   deleted: number;
+  /** Snapshots that were only fieldsync's own writes coming back. */
+  echoes: number;
   signals: Record<string, number>;
 }
 
@@ -66,6 +70,7 @@ export function emptyIngestReport(): IngestReport {
     ambiguous: 0,
     deferred: 0,
     deleted: 0,
+    echoes: 0,
     signals: {},
   };
 }
@@ -119,6 +124,7 @@ export async function ingestChanges(
   }
 
   await deps.store.appendAudit(audit);
+  logDecisions(audit);
   for (const [system, perObject] of toSignal) {
     const url = deps.writeQueues[system];
     if (url === undefined) continue;
@@ -278,6 +284,7 @@ async function resolveIdentity(
     return id;
   });
   await deps.store.appendAudit(audit);
+  logDecisions(audit);
   return out;
 }
 
@@ -309,6 +316,7 @@ async function mergeAndStore(
       record = res.record;
       changed ||= res.changed;
       report.unchanged += res.unchanged;
+      if (res.echo) report.echoes++;
       if (res.echo)
         audit.push(auditRow(id, object, now, '*', null, null, snap.system, snap.modifiedAt, 'echo'));
       for (const c of res.changes) {

@@ -1,6 +1,7 @@
 // Write use case for one target system: coalesce signalled ids, load the latest canonical state,
 // send only the fields that differ from the system's shadow, in the connector's batches, then store
 // the new shadow and links before the signal is acknowledged.
+
 import type { Connector, WriteOp, WriteOutcome } from '../connectors/types.ts';
 import {
   type CanonicalRecord,
@@ -13,6 +14,7 @@ import {
   referenceFields,
 } from '../engine/index.ts';
 import { auditRow } from './ingest.ts';
+import { logDecisions, logSyncError, type SyncErrorContext } from './log.ts';
 import type { IngestMessage, WriteSignal } from './messages.ts';
 import { mapPool } from './pool.ts';
 import { packMessages, type Queue } from './queue.ts';
@@ -45,6 +47,8 @@ export interface WriteReport {
   failed: number;
   retried: number;
   waiting: number;
+  /** Per record written: from the latest source edit of the fields written to this write (ms). */
+  lagsMs: number[];
 }
 
 /** Retries of one signal before a still-failing record is parked as a sync error. */
@@ -61,6 +65,7 @@ export function emptyWriteReport(): WriteReport {
     failed: 0,
     retried: 0,
     waiting: 0,
+    lagsMs: [],
   };
 }
 
@@ -138,7 +143,13 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
     const audit: AuditRow[] = [];
     await mapPool(outcomes, STORE_CONCURRENCY, async (outcome) => {
       const planFields = planned.get(outcome.canonicalId) ?? {};
-      if (!outcome.ok) return handleFailure(deps, object, outcome, attempt, again, report, audit);
+      if (!outcome.ok) {
+        const context = {
+          recordId: records.get(outcome.canonicalId)?.links[system],
+          fields: Object.keys(planFields),
+        };
+        return handleFailure(deps, object, outcome, attempt, again, report, audit, context);
+      }
       // Fields the system would not take stay unwritten in its shadow (and are audited as blocked).
       const written = Object.fromEntries(
         Object.entries(planFields).filter(([f]) => !outcome.skipped?.includes(f)),
@@ -166,9 +177,14 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       }
       if (outcome.created) report.created++;
       else report.updated++;
+      const edited = Object.keys(written).map((f) => loaded?.fields[f]?.sourceTime ?? 0);
+      if (edited.length > 0) report.lagsMs.push(Math.max(0, deps.now() - Math.max(...edited)));
     });
     await mapPool(deleted, STORE_CONCURRENCY, async (outcome) => {
-      if (!outcome.ok) return handleFailure(deps, object, outcome, attempt, again, report, audit);
+      if (!outcome.ok) {
+        const context = { recordId: records.get(outcome.canonicalId)?.links[system], fields: [] };
+        return handleFailure(deps, object, outcome, attempt, again, report, audit, context);
+      }
       await storeGone(deps, object, records.get(outcome.canonicalId), outcome.canonicalId);
       audit.push(
         auditRow(outcome.canonicalId, object, deps.now(), '*', null, null, system, deps.now(), 'deleted'),
@@ -176,6 +192,7 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       report.deleted++;
     });
     await deps.store.appendAudit(audit);
+    logDecisions(audit);
     if (again.size > 0) {
       report.waiting += again.size;
       const delay = Math.max(
@@ -204,6 +221,7 @@ async function handleFailure(
   again: Map<string, number>,
   report: WriteReport,
   audit: AuditRow[],
+  context: SyncErrorContext,
 ): Promise<void> {
   const system = deps.connector.system;
   if (outcome.retryable && attempt + 1 < MAX_WRITE_ATTEMPTS) {
@@ -213,14 +231,16 @@ async function handleFailure(
   }
   // Not retryable (or out of retries): park it with the vendor's message; one bad record never fails the batch.
   report.failed++;
-  await deps.store.putError({
+  const error = {
     system,
     object,
     canonicalId: outcome.canonicalId,
     code: outcome.code,
     message: outcome.message,
     at: deps.now(),
-  });
+  };
+  await deps.store.putError(error);
+  logSyncError(error, context);
   audit.push(
     auditRow(
       outcome.canonicalId,
