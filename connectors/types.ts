@@ -1,6 +1,7 @@
 // The one interface every connector implements. The engine and runtime see only this;
 // vendor shapes, error codes and rate-limit headers stay inside each connector's folder.
 import type { FieldValue, ObjectType } from '../engine/index.ts';
+import type { RateBudget } from './budget.ts';
 import type { ConnectorError } from './errors.ts';
 
 /** A record read from a system: canonical field names, normalized values, references as native ids. */
@@ -97,6 +98,8 @@ export interface Connector {
   poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage>;
   /** When each record was last modified in the system (one light read per batch; missing ids left out). */
   modifiedTimes(object: ObjectType, ids: readonly string[]): Promise<Map<string, number>>;
+  /** The account's rate budget, when the connector paces against one (telemetry reads what is left). */
+  budget?(): RateBudget;
   /** Read records by native id (missing ids are left out). */
   read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]>;
   /** Create or update records in batches; one outcome per op, in any order. */

@@ -20,7 +20,7 @@ import { resolveNotices } from './notices.ts';
 import { type PollReport, pollSystem } from './poll.ts';
 import { packMessages, SqsQueue } from './queue.ts';
 import { DynamoStore } from './store.ts';
-import { callsSince, emitTelemetry } from './telemetry.ts';
+import { budgetLeftPercent, callsSince, emitTelemetry } from './telemetry.ts';
 import { emptyWriteReport, writeSignals } from './write.ts';
 
 export function createPollHandler(
@@ -52,13 +52,19 @@ export function createPollHandler(
     const view = isSystemName(connector.system) ? config.viewFingerprints[connector.system] : undefined;
     const fromScratch = view !== undefined && (await deps.store.getMeta(viewMeta)) !== view;
     const before = connector.stats();
+    const startedMeta = `poll-started-${connector.system}`;
+    const previousStart = Number(await deps.store.getMeta(startedMeta));
+    const started = Date.now();
     const report = await pollSystem(deps, objectsInDependencyOrder(config.model), { fromScratch });
     if (fromScratch && view !== undefined) await deps.store.putMeta(viewMeta, view);
+    await deps.store.putMeta(startedMeta, String(started));
     emitTelemetry({
       kind: 'poll',
       system: connector.system,
       report,
       calls: callsSince(before, connector.stats()),
+      cursorLagSeconds: previousStart > 0 ? (Date.now() - previousStart) / 1000 : undefined,
+      budgetLeftPercent: budgetLeftPercent(connector),
     });
     logger.info('poll done', { system: connector.system, polled: report.polled, pages: report.pages });
     return report;
@@ -97,6 +103,7 @@ export function createIngestHandler(config: ResolvedConfig): (event: SQSEvent) =
           'ambiguous',
           'deferred',
           'deleted',
+          'echoes',
         ] as const)
           total[k] += r[k];
         for (const [s, n] of Object.entries(r.signals)) total.signals[s] = (total.signals[s] ?? 0) + n;
@@ -131,7 +138,10 @@ export function createWriteHandler(
         deps,
         messages.map((m) => m.body),
       );
-      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r[k];
+      for (const [k, v] of Object.entries(r) as [keyof typeof totals, number | number[]][]) {
+        if (k === 'lagsMs') totals.lagsMs.push(...r.lagsMs);
+        else totals[k] += v as number;
+      }
     });
     const res = await handler(event);
     emitTelemetry({
@@ -140,6 +150,7 @@ export function createWriteHandler(
       report: totals,
       calls: callsSince(before, connector.stats()),
       failedMessages: res.batchItemFailures.length,
+      budgetLeftPercent: budgetLeftPercent(connector),
     });
     return res;
   };
@@ -184,6 +195,7 @@ export function createNoticeHandler(
       notices,
       changes,
       calls: callsSince(before, connector.stats()),
+      budgetLeftPercent: budgetLeftPercent(connector),
     });
     return res;
   };

@@ -5,8 +5,33 @@ import { onTelemetry, type TelemetryEvent } from './telemetry.ts';
 
 type Counts = Readonly<Record<string, number>>;
 
+/** A metric that is not a count: its unit and one or more values (EMF keeps up to 100 per blob). */
+export interface Measure {
+  unit: 'Percent' | 'Seconds' | 'Milliseconds';
+  values: number[];
+}
+
+/** The metrics of one EMF blob: counts and measures, per system dimension ('' for none). */
+export interface MetricGroup {
+  system: string;
+  values: Counts;
+  measures?: Record<string, Measure>;
+}
+
+/** Measures present in an event, without the undefined ones (a budget the vendor has not reported yet). */
+function measures(entries: Record<string, Measure | undefined>): { measures?: Record<string, Measure> } {
+  const present = Object.entries(entries).filter(
+    (e): e is [string, Measure] => e[1] !== undefined && e[1].values.length > 0,
+  );
+  return present.length === 0 ? {} : { measures: Object.fromEntries(present) };
+}
+
+function one(unit: Measure['unit'], value: number | undefined): Measure | undefined {
+  return value === undefined ? undefined : { unit, values: [value] };
+}
+
 /** The metrics a telemetry event stands for: name -> value, per system dimension ('' for none). */
-export function metricsOf(event: TelemetryEvent): { system: string; values: Counts }[] {
+export function metricsOf(event: TelemetryEvent): MetricGroup[] {
   const total = (calls: Counts) => Object.values(calls).reduce((a, b) => a + b, 0);
   switch (event.kind) {
     case 'poll':
@@ -17,11 +42,19 @@ export function metricsOf(event: TelemetryEvent): { system: string; values: Coun
             RecordsPolled: Object.values(event.report.polled).reduce((a, b) => a + b, 0),
             ApiCalls: total(event.calls),
           },
+          ...measures({
+            ApiBudgetLeftPercent: one('Percent', event.budgetLeftPercent),
+            CursorLagSeconds: one('Seconds', event.cursorLagSeconds),
+          }),
         },
       ];
     case 'notices':
       return [
-        { system: event.system, values: { NoticesReceived: event.notices, ApiCalls: total(event.calls) } },
+        {
+          system: event.system,
+          values: { NoticesReceived: event.notices, ApiCalls: total(event.calls) },
+          ...measures({ ApiBudgetLeftPercent: one('Percent', event.budgetLeftPercent) }),
+        },
       ];
     case 'ingest':
       return [
@@ -33,6 +66,7 @@ export function metricsOf(event: TelemetryEvent): { system: string; values: Coun
             Conflicts: event.report.conflicts,
             AmbiguousMatches: event.report.ambiguous,
             DeletesAndMerges: event.report.deleted,
+            EchoesSuppressed: event.report.echoes,
             FailedMessages: event.failedMessages,
           },
         },
@@ -49,6 +83,11 @@ export function metricsOf(event: TelemetryEvent): { system: string; values: Coun
             HeldForUnseenChanges: event.report.heldForUnseen,
             ApiCalls: total(event.calls),
           },
+          ...measures({
+            ApiBudgetLeftPercent: one('Percent', event.budgetLeftPercent),
+            // EMF takes at most 100 values of a metric per blob: the latest 100 of a big batch.
+            EndToEndLagMs: { unit: 'Milliseconds', values: event.report.lagsMs.slice(-100) },
+          }),
         },
       ];
   }
@@ -70,10 +109,12 @@ export function publishMetricsOnLambda(
 }
 
 export function publish(metrics: Metrics, event: TelemetryEvent): void {
-  for (const { system, values } of metricsOf(event)) {
+  for (const { system, values, measures: extra } of metricsOf(event)) {
     // One EMF blob per group: its metrics share the `system` dimension (cleared by the flush).
     if (system !== '') metrics.addDimension('system', system);
     for (const [name, value] of Object.entries(values)) metrics.addMetric(name, MetricUnit.Count, value);
+    for (const [name, m] of Object.entries(extra ?? {}))
+      for (const v of m.values) metrics.addMetric(name, MetricUnit[m.unit], v);
     metrics.publishStoredMetrics();
   }
 }

@@ -16,9 +16,11 @@ const write: TelemetryEvent = {
     failed: 1,
     retried: 0,
     waiting: 0,
+    lagsMs: [1200, 800],
   },
   calls: { 'write:update': 1, 'write:upsert': 1, read: 1 },
   failedMessages: 0,
+  budgetLeftPercent: 87.5,
 };
 
 function emitted(...events: TelemetryEvent[]): Record<string, unknown>[] {
@@ -54,6 +56,10 @@ describe('metrics', () => {
           HeldForUnseenChanges: 1,
           ApiCalls: 3,
         },
+        measures: {
+          ApiBudgetLeftPercent: { unit: 'Percent', values: [87.5] },
+          EndToEndLagMs: { unit: 'Milliseconds', values: [1200, 800] },
+        },
       },
     ]);
   });
@@ -69,6 +75,35 @@ describe('metrics', () => {
     expect(aws.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name)).toContain('SyncErrors');
   });
 
+  it('publishes measures with their units, several values of one metric as an array', () => {
+    const [blob] = emitted(write);
+    expect(blob).toMatchObject({ ApiBudgetLeftPercent: 87.5, EndToEndLagMs: [1200, 800] });
+    const aws = blob?._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] };
+    const units = Object.fromEntries(aws.CloudWatchMetrics[0]?.Metrics.map((m) => [m.Name, m.Unit]) ?? []);
+    expect(units).toMatchObject({
+      ApiBudgetLeftPercent: 'Percent',
+      EndToEndLagMs: 'Milliseconds',
+      ApiCalls: 'Count',
+    });
+  });
+
+  it('leaves out a budget nobody has reported and reports how far a poll trailed', () => {
+    const groups = metricsOf({
+      kind: 'poll',
+      system: 'salesforce',
+      report: { system: 'salesforce', polled: { contact: 3, company: 1 }, pages: 2 },
+      calls: { query: 2 },
+      cursorLagSeconds: 61.5,
+    });
+    expect(groups).toEqual([
+      {
+        system: 'salesforce',
+        values: { RecordsPolled: 4, ApiCalls: 2 },
+        measures: { CursorLagSeconds: { unit: 'Seconds', values: [61.5] } },
+      },
+    ]);
+  });
+
   it('reports ingest counts without a system dimension, even after a writer report', () => {
     const [, blob] = emitted(write, {
       kind: 'ingest',
@@ -81,11 +116,17 @@ describe('metrics', () => {
         ambiguous: 0,
         deferred: 0,
         deleted: 0,
+        echoes: 4,
         signals: {},
       },
       failedMessages: 0,
     });
-    expect(blob).toMatchObject({ ChangesIngested: 10, CanonicalWrites: 7, Conflicts: 1 });
+    expect(blob).toMatchObject({
+      ChangesIngested: 10,
+      CanonicalWrites: 7,
+      Conflicts: 1,
+      EchoesSuppressed: 4,
+    });
     expect(blob).not.toHaveProperty('system');
   });
 });
