@@ -24,6 +24,7 @@ import { runLink } from './commands/link.ts';
 import { planCommand } from './commands/plan.ts';
 import { runQuarantine } from './commands/quarantine.ts';
 import { runRestore } from './commands/restore.ts';
+import { runSecrets, secretsClient, terminalIo } from './commands/secrets.ts';
 import { withState } from './commands/state.ts';
 import { type EmbeddedStack, startEmbedded } from './stack.ts';
 import { collect, formatTable, type RunSummary } from './summary.ts';
@@ -57,6 +58,8 @@ usage:
                                put a record's fields back to their values at that time, in every system
   fieldsync forget <email> [--delete-everywhere]
                                erase a person: no personal data kept, never synced again (or deleted everywhere)
+  fieldsync secrets set <salesforce|hubspot> [--stage s] [--secret-id id] [--from-env]
+                               put a system's credentials into the AWS Secrets Manager secret the functions read
   fieldsync help
 
 environment:
@@ -200,6 +203,8 @@ export async function main(
         return await runRestore(rest, env, out);
       case 'forget':
         return await runForget(rest, env, out);
+      case 'secrets':
+        return await runSecrets(rest, env, { ...terminalIo(out), client: secretsClient() });
       case 'help':
       case '--help':
       case '-h':

@@ -173,6 +173,28 @@ function salesforceAuth(e: z.infer<typeof credentialsSchema>, store: TokenStore 
   };
 }
 
+/**
+ * Checks one system's settings alone (its SALESFORCE_* or HUBSPOT_* keys), with the same rules the
+ * functions apply at cold start: `fieldsync secrets set` refuses what the functions would refuse.
+ */
+export function checkSystemCredentials(
+  system: 'salesforce' | 'hubspot',
+  source: Readonly<Record<string, string | undefined>>,
+): void {
+  const prefix = `${system.toUpperCase()}_`;
+  const shape = Object.fromEntries(
+    Object.entries(credentialsSchema.shape).filter(([k]) => k.startsWith(prefix)),
+  ) as Partial<typeof credentialsSchema.shape>;
+  const present = Object.fromEntries(
+    Object.entries(source).filter(([k, v]) => k.startsWith(prefix) && v !== undefined && v !== ''),
+  );
+  const parsed = z.object(shape).safeParse(present);
+  if (!parsed.success) throw new ConfigError(firstIssue(parsed.error));
+  const e = parsed.data as z.infer<typeof credentialsSchema>;
+  if (system === 'salesforce') salesforceAuth(e, undefined);
+  else hubspotAuth(e, undefined);
+}
+
 /** True when the user set any SaaS credential (then all must be valid). */
 export function hasCredentials(source: Readonly<Record<string, string | undefined>>): boolean {
   return [

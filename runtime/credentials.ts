@@ -6,11 +6,16 @@ import type { WebhookSettings } from './webhook.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** The part of the Secrets Manager client read here (default: a client configured from the process env). */
+export type SecretReader = Pick<SecretsManagerClient, 'send'>;
+
 /** The environment, with the credentials secret's keys over it when one is configured. */
-async function settings(env: Env): Promise<Env> {
+async function settings(env: Env, client?: SecretReader): Promise<Env> {
   const arn = env.CREDENTIALS_SECRET_ARN;
   if (arn === undefined || arn === '') return env;
-  const res = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: arn }));
+  const res = await (client ?? new SecretsManagerClient({})).send(
+    new GetSecretValueCommand({ SecretId: arn }),
+  );
   let json: unknown;
   try {
     json = JSON.parse(res.SecretString ?? '');
@@ -22,8 +27,8 @@ async function settings(env: Env): Promise<Env> {
   return { ...env, ...parsed.data };
 }
 
-export async function loadCredentials(env: Env = process.env): Promise<Credentials> {
-  return credentialsFrom(await settings(env));
+export async function loadCredentials(env: Env = process.env, client?: SecretReader): Promise<Credentials> {
+  return credentialsFrom(await settings(env, client));
 }
 
 /** Webhook verification settings: the public base URL, HubSpot's app client secret, the Salesforce org
