@@ -23,6 +23,7 @@ import { importCommand, openInput, readExportLines } from './commands/import.ts'
 import { runLink } from './commands/link.ts';
 import { planCommand } from './commands/plan.ts';
 import { runQuarantine } from './commands/quarantine.ts';
+import { runReport } from './commands/report.ts';
 import { runRestore } from './commands/restore.ts';
 import { runSecrets, secretsClient, terminalIo } from './commands/secrets.ts';
 import { withState } from './commands/state.ts';
@@ -58,6 +59,9 @@ usage:
                                put a record's fields back to their values at that time, in every system
   fieldsync forget <email> [--delete-everywhere]
                                erase a person: no personal data kept, never synced again (or deleted everywhere)
+  fieldsync report [--since 24h|7d|<ISO time>] [--json] [--html [file]]
+                               the audit report of the period (default 24h): records per object and system, changes,
+                               conflicts and their resolution, errors, echoes, drift; --html writes a page with charts
   fieldsync secrets set <salesforce|hubspot> [--stage s] [--secret-id id] [--from-env]
                                put a system's credentials into the AWS Secrets Manager secret the functions read
   fieldsync help
@@ -203,6 +207,8 @@ export async function main(
         return await runRestore(rest, env, out);
       case 'forget':
         return await runForget(rest, env, out);
+      case 'report':
+        return await runReport(rest, env, out);
       case 'secrets':
         return await runSecrets(rest, env, { ...terminalIo(out), client: secretsClient() });
       case 'help':
