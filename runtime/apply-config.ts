@@ -4,9 +4,10 @@
 import type { ResolvedConfig } from '../config/index.ts';
 import { applyPolicies, objectsInDependencyOrder, planWrite } from '../engine/index.ts';
 import { auditRow } from './ingest.ts';
+import { logDecisions } from './log.ts';
 import type { WriteSignal } from './messages.ts';
 import { packMessages, type Queue } from './queue.ts';
-import { type AuditRow, type Store, VersionConflictError } from './store.ts';
+import { type AuditRow, type Store, updateRecord } from './store.ts';
 
 export const CONFIG_META = 'config-fingerprint';
 
@@ -31,42 +32,44 @@ export async function applyConfigChange(
     const signal = new Map<string, string[]>();
     const audit: AuditRow[] = [];
     for (const record of await deps.store.listRecords(object)) {
-      let current = record;
-      for (let attempt = 0; ; attempt++) {
-        const { record: next, fields } = applyPolicies(current, def, config.priority, systems);
-        if (fields.length === 0) break;
-        try {
-          await deps.store.putRecord({ ...next, version: current.version + 1 });
-        } catch (err) {
-          const fresh = (await deps.store.getRecords(object, [record.id])).get(record.id);
-          if (!(err instanceof VersionConflictError) || attempt >= 8 || fresh === undefined) throw err;
-          current = fresh;
-          continue;
-        }
-        records++;
-        for (const f of fields) {
-          const state = next.fields[f];
-          audit.push(
-            auditRow(
-              record.id,
-              object,
-              deps.now(),
-              f,
-              current.fields[f]?.value ?? null,
-              state?.value ?? null,
-              state?.source ?? 'fieldsync',
-              state?.sourceTime ?? 0,
-              'policy-applied',
-            ),
-          );
-        }
-        for (const system of systems)
-          if (planWrite(next, system, def).op !== 'none')
-            signal.set(system, [...(signal.get(system) ?? []), record.id]);
-        break;
+      let before = record;
+      let applied: string[] = [];
+      const next = await updateRecord(
+        deps.store,
+        object,
+        record.id,
+        (current) => {
+          const res = applyPolicies(current, def, config.priority, systems);
+          before = current;
+          applied = res.fields;
+          return res.fields.length === 0 ? undefined : res.record;
+        },
+        record,
+      );
+      if (next === undefined) continue;
+      records++;
+      for (const f of applied) {
+        const state = next.fields[f];
+        audit.push(
+          auditRow(
+            record.id,
+            object,
+            deps.now(),
+            f,
+            before.fields[f]?.value ?? null,
+            state?.value ?? null,
+            state?.source ?? 'fieldsync',
+            state?.sourceTime ?? 0,
+            'policy-applied',
+          ),
+        );
       }
+      for (const system of systems)
+        if (planWrite(next, system, def).op !== 'none')
+          signal.set(system, [...(signal.get(system) ?? []), record.id]);
     }
     await deps.store.appendAudit(audit);
+    logDecisions(audit);
     for (const [system, ids] of signal) {
       const url = deps.writeQueues[system];
       if (url !== undefined)
