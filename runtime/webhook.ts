@@ -2,6 +2,7 @@
 // answer fast. No SaaS client in this bundle: verification and parsing are pure modules.
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import {
+  eventKey,
   toNotices as hubspotNotices,
   MAX_WEBHOOK_BODY_BYTES,
   parseHubSpotEvents,
@@ -66,16 +67,23 @@ function headersOf(event: APIGatewayProxyEventV2): Record<string, string | undef
   return Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
-/** Drop notices whose event id was seen before (a conditional put per event, kept for a few days). */
-async function fresh(deps: WebhookDeps, notices: readonly ChangeNotice[]): Promise<ChangeNotice[]> {
-  const seen = await mapPool(notices, 16, (n) => deps.store.claimEvent(n.system, n.eventId, deps.now()));
-  return notices.filter((_, i) => seen[i] === true);
+/** Drop notices whose delivery key was seen before (a conditional put per key, kept for a few days). */
+async function fresh(
+  deps: WebhookDeps,
+  notices: readonly { key: string; notice: ChangeNotice }[],
+): Promise<ChangeNotice[]> {
+  const seen = await mapPool(notices, 16, (n) => deps.store.claimEvent(n.notice.system, n.key, deps.now()));
+  return notices.filter((_, i) => seen[i] === true).map((n) => n.notice);
 }
 
-async function enqueue(deps: WebhookDeps, system: string, notices: readonly ChangeNotice[]): Promise<number> {
-  const unique = await fresh(deps, notices);
+async function enqueue(
+  deps: WebhookDeps,
+  system: string,
+  notices: readonly { key: string; notice: ChangeNotice }[],
+): Promise<number> {
   const url = deps.noticeQueues[system];
   if (url === undefined) throw new Error(`no notice queue for ${system}`);
+  const unique = await fresh(deps, notices);
   if (unique.length > 0)
     await deps.queue.send(
       url,
@@ -110,7 +118,12 @@ export function createWebhookRoute(deps: WebhookDeps) {
       if (!verdict.ok) return json(401, { message: 'invalid signature' });
       const parsed = parseHubSpotEvents(raw);
       if ('error' in parsed) return json(400, { message: parsed.error });
-      const accepted = await enqueue(deps, 'hubspot', hubspotNotices(parsed.events));
+      // Deduped on the whole event (eventKey): `eventId` alone "is not guaranteed to be unique" (Webhooks
+      // API), and distinct events sharing one would be dropped as duplicates.
+      const notices = parsed.events.flatMap((e) =>
+        hubspotNotices([e]).map((notice) => ({ key: eventKey(e), notice })),
+      );
+      const accepted = await enqueue(deps, 'hubspot', notices);
       return json(200, { accepted });
     }
 
@@ -124,7 +137,12 @@ export function createWebhookRoute(deps: WebhookDeps) {
       if ('error' in parsed) return xml(400, nackFault(parsed.error));
       const verdict = verifyOutbound(parsed, { organizationId: orgId, secret }, sf[1] ?? '');
       if (!verdict.ok) return xml(401, nackFault('not accepted'));
-      await enqueue(deps, 'salesforce', salesforceNotices(parsed));
+      // The notification Id is the same on every redelivery and unique otherwise.
+      await enqueue(
+        deps,
+        'salesforce',
+        salesforceNotices(parsed).map((notice) => ({ key: notice.eventId, notice })),
+      );
       // The acknowledgement: without it Salesforce retries the message for up to 24 hours.
       return xml(200, ACK_XML);
     }
