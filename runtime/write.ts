@@ -177,6 +177,20 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       }
       if (outcome.created) report.created++;
       else report.updated++;
+      // What fieldsync did in the system, beside why (the field decisions): the audit report counts these.
+      audit.push(
+        auditRow(
+          outcome.canonicalId,
+          object,
+          deps.now(),
+          '*',
+          null,
+          outcome.externalId,
+          system,
+          deps.now(),
+          outcome.created ? 'created' : 'written',
+        ),
+      );
       const edited = Object.keys(written).map((f) => loaded?.fields[f]?.sourceTime ?? 0);
       if (edited.length > 0) report.lagsMs.push(Math.max(0, deps.now() - Math.max(...edited)));
     });
