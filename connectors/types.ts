@@ -19,6 +19,9 @@ export interface SourceChange {
   deleted?: { at: number; mergedInto?: string | undefined } | undefined;
   /** Native ids of records merged into this one (HubSpot `hs_merged_object_ids`). */
   mergedIds?: string[] | undefined;
+  /** Read by reconciliation: what the system holds now, merged even when its modification time is
+   * older than what fieldsync last saw there (see ingest's `asObserved`). */
+  reconcile?: true | undefined;
 }
 
 /** A webhook's word that a record changed: resolved into SourceChanges by one batch read per system. */

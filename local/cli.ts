@@ -23,6 +23,7 @@ import { importCommand, openInput, readExportLines } from './commands/import.ts'
 import { runLink } from './commands/link.ts';
 import { planCommand } from './commands/plan.ts';
 import { runQuarantine } from './commands/quarantine.ts';
+import { runReconcile } from './commands/reconcile.ts';
 import { runReport } from './commands/report.ts';
 import { runRestore } from './commands/restore.ts';
 import { runSecrets, secretsClient, terminalIo } from './commands/secrets.ts';
@@ -59,6 +60,9 @@ usage:
                                put a record's fields back to their values at that time, in every system
   fieldsync forget <email> [--delete-everywhere]
                                erase a person: no personal data kept, never synced again (or deleted everywhere)
+  fieldsync reconcile [--system s] [--object o] [--sample N] [--max-calls N] [--grace-seconds N] [--dry-run] [--json]
+                               read records back from the systems (a rotating sample within N API calls per system),
+                               report drift from the canonical state, and repair it through ingest and the writers
   fieldsync report [--since 24h|7d|<ISO time>] [--json] [--html [file]]
                                the audit report of the period (default 24h): records per object and system, changes,
                                conflicts and their resolution, errors, echoes, drift; --html writes a page with charts
@@ -207,6 +211,8 @@ export async function main(
         return await runRestore(rest, env, out);
       case 'forget':
         return await runForget(rest, env, out);
+      case 'reconcile':
+        return await runReconcile(rest, env, out);
       case 'report':
         return await runReport(rest, env, out);
       case 'secrets':

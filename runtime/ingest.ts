@@ -92,6 +92,7 @@ export async function ingestChanges(
     if (all.length === 0 || def === undefined) continue;
     const group = all.filter((c) => c.deleted === undefined);
     const snapshots = await resolveRefs(deps, object, def, group, attempt, deferred);
+    const observed = new Set(snapshots.filter((s) => s.change.reconcile === true).map((s) => s.snapshot));
     const holds = new Map<string, string>();
     const ids = await resolveIdentity(deps, object, def, snapshots, report, holds);
     const byRecord = new Map<string, SourceSnapshot[]>();
@@ -103,7 +104,7 @@ export async function ingestChanges(
     const loaded = await deps.store.getRecords(object, [...byRecord.keys()]);
     // Records are independent: merge and store them concurrently (conditional writes keep each safe).
     const merged = await mapPool([...byRecord], STORE_CONCURRENCY, ([id, snaps]) =>
-      mergeAndStore(deps, object, def, id, loaded.get(id), snaps, report, audit, holds.get(id)),
+      mergeAndStore(deps, object, def, id, loaded.get(id), snaps, report, audit, observed, holds.get(id)),
     );
     // Deletes and merges after the updates, so a merge's surviving record is linked first.
     const deletions = all.filter((c) => c.deleted !== undefined);
@@ -297,6 +298,7 @@ async function mergeAndStore(
   snaps: readonly SourceSnapshot[],
   report: IngestReport,
   auditOut: AuditRow[],
+  observed: ReadonlySet<SourceSnapshot>,
   hold?: string,
 ): Promise<CanonicalRecord> {
   let base = existing;
@@ -312,7 +314,8 @@ async function mergeAndStore(
     const audit: AuditRow[] = [];
     const now = deps.now();
     for (const snap of snaps) {
-      const res = mergeSnapshot(record, snap, { ...deps.merge, now, def });
+      const input = observed.has(snap) ? asObserved(record, snap) : snap;
+      const res = mergeSnapshot(record, input, { ...deps.merge, now, def });
       record = res.record;
       changed ||= res.changed;
       report.unchanged += res.unchanged;
@@ -340,6 +343,23 @@ async function mergeAndStore(
     auditOut.push(...audit);
     return next;
   }
+}
+
+/**
+ * A reconciliation read whose modification time is older than what fieldsync last saw in that system
+ * (a restore from backup, a value altered without a new timestamp). A poll's snapshot that old is an
+ * old read and is dropped as stale; this one is a fresh read of what the system holds now. Its shadow
+ * must learn those values, or the writer would never see that the system differs. The values that
+ * differ are dated before anything fieldsync knows: they are no newer edit, so the canonical value
+ * stands (and is written back) unless a policy ranks this system first (`prefer`).
+ */
+export function asObserved(record: CanonicalRecord, snap: SourceSnapshot): SourceSnapshot {
+  const shadow = record.shadows[snap.system];
+  if (shadow === undefined || snap.modifiedAt >= shadow.asOf) return snap;
+  const fieldTimes: Record<string, number> = { ...snap.fieldTimes };
+  for (const [field, value] of Object.entries(snap.fields))
+    if ((shadow.values[field] ?? null) !== value) fieldTimes[field] = 0;
+  return { ...snap, modifiedAt: shadow.asOf, fieldTimes };
 }
 
 export function auditRow(

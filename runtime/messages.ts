@@ -13,6 +13,7 @@ export const sourceChangeSchema = z.object({
   fieldsyncId: z.string().optional(),
   deleted: z.object({ at: z.number(), mergedInto: z.string().optional() }).optional(),
   mergedIds: z.array(z.string()).optional(),
+  reconcile: z.literal(true).optional(),
 });
 
 export const ingestMessageSchema = z.object({

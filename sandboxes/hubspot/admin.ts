@@ -7,6 +7,7 @@ import { parseBody, type Reply } from './routes.ts';
 import { isObjectType, objectTypeFrom, PROPERTY_TYPES } from './schema.ts';
 
 const recordBody = z.object({ properties: z.record(z.string(), z.union([z.string(), z.null()])) });
+const silentBody = recordBody.extend({ modifiedAt: z.iso.datetime().optional() });
 const mergeBody = z.object({ primaryObjectId: z.string(), objectIdToMerge: z.string() });
 const propertyBody = z.object({
   name: z.string(),
@@ -48,6 +49,7 @@ function genericAssociation(
 /**
  * `GET|POST /__sandbox/:object`, `GET|PATCH|DELETE /__sandbox/:object/:id`,
  * `POST /__sandbox/:object/merge {primaryObjectId, objectIdToMerge}`,
+ * `PATCH /__sandbox/:object/:id/silent {properties, modifiedAt?}` (no new last-modified time, no webhook),
  * `GET|POST /__sandbox/properties/:object` (POST takes a PropertySpec),
  * `GET /__sandbox/associations/:contactId`, `PUT|DELETE /__sandbox/associations/:contactId/:companyId`,
  * `GET /__sandbox/associations/:fromType/:fromId/:toType`, `PUT|DELETE .../:toType/:toId`,
@@ -101,6 +103,12 @@ export function adminRoute(
     if (method === 'POST')
       return { status: 201, body: portal.create(head, parseBody(recordBody, body).properties) };
     return undefined;
+  }
+  if (second === 'silent' && method === 'PATCH') {
+    // A change no poll or webhook sees, for reconciliation: `PATCH /__sandbox/:object/:id/silent`.
+    const input = parseBody(silentBody, body);
+    const options = input.modifiedAt === undefined ? {} : { modifiedAt: Date.parse(input.modifiedAt) };
+    return { status: 200, body: portal.silentUpdate(head, first, input.properties, options) };
   }
   if (second !== undefined) return undefined;
   if (first === 'merge' && method === 'POST') {

@@ -13,6 +13,16 @@ export interface PortalApi {
   /** Bumps `lastmodifieddate` / `hs_lastmodifieddate`. */
   update(object: HsObjectType, id: string, properties: Record<string, string | null>): HsRecord;
   archive(object: HsObjectType, id: string): void;
+  /**
+   * A change no poll or webhook sees (a restore from backup, a value the portal altered): the
+   * last-modified time is kept (or set to `modifiedAt`), no webhook is sent. For reconciliation tests.
+   */
+  silentUpdate(
+    object: HsObjectType,
+    id: string,
+    properties: Record<string, string | null>,
+    options?: { modifiedAt?: number },
+  ): HsRecord;
   /** Contact ↔ company (kept for older callers; same as associateObjects('contacts', ...)). */
   associate(contactId: string, companyId: string): void;
   dissociate(contactId: string, companyId: string): void;
@@ -51,6 +61,10 @@ export function portalApi(store: HubSpotStore, now: () => number): PortalApi {
       store.toHsRecord(store.create(object, store.validateWrites(object, properties))),
     update: (object, id, properties) =>
       store.toHsRecord(store.update(object, id, store.validateWrites(object, properties))),
+    silentUpdate: (object, id, properties, options = {}) =>
+      store.toHsRecord(
+        store.silentUpdate(object, id, store.validateWrites(object, properties), options.modifiedAt),
+      ),
     archive: (object, id) => {
       if (!store.archive(object, id)) throw notFoundError(`No live ${object} record with ID ${id}`);
     },

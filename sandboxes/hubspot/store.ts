@@ -438,6 +438,22 @@ export class HubSpotStore {
     return record;
   }
 
+  /**
+   * A change nobody hears of (a restore from backup, a value the portal altered on its own): the values
+   * are set without a new last-modified time (or with `modifiedAt`) and without a webhook. Search shows
+   * the new values under the old time, so a poll from a later cursor does not find it.
+   */
+  silentUpdate(type: HsObjectType, id: string, writes: PropertyWrites, modifiedAt?: number): StoredRecord {
+    const record = this.records[type].get(id);
+    if (record === undefined || !isLive(record)) throw notFoundError();
+    const clash = this.conflict(type, writes, id);
+    if (clash !== undefined) throw clash;
+    this.apply(record, writes);
+    if (modifiedAt !== undefined) record.updatedAt = modifiedAt;
+    this.index(record, this.now());
+    return record;
+  }
+
   /** Archives a live record; false if there was none. */
   archive(type: HsObjectType, id: string): boolean {
     const record = this.records[type].get(id);

@@ -357,6 +357,31 @@ export class SalesforceStore {
     return { ok: true, id: record.Id, created: false, record: { ...record } };
   }
 
+  /**
+   * A change nobody hears of (a restore from backup, a value the org altered on its own): the values
+   * are set without a new LastModifiedDate/SystemModstamp (or with `modifiedAt`, e.g. an old one) and
+   * without an Outbound Message, so neither polling nor push can see it. Reconciliation can.
+   */
+  silentUpdate(type: SObjectName, rawId: string, values: FieldValues, modifiedAt?: number): WriteResult {
+    const found = this.live(type, rawId);
+    if ('statusCode' in found) return { ok: false, id: rawId, errors: [found] };
+    const applied = this.apply(this.schema.object(found.type), found.stored.record, values, 'update');
+    if ('errors' in applied) return { ok: false, id: found.stored.record.Id, errors: applied.errors };
+    const stamp = modifiedAt === undefined ? undefined : formatDateTime(floorSecond(modifiedAt));
+    const record: SfRecord =
+      stamp === undefined
+        ? applied.record
+        : { ...applied.record, LastModifiedDate: stamp, SystemModstamp: stamp };
+    this.table(found.type).set(record.Id, { record, deletedAt: undefined });
+    return { ok: true, id: record.Id, created: false, record: { ...record } };
+  }
+
+  /** A hard delete (the recycle bin emptied): gone from queries, queryAll and retrieve, with no trace. */
+  purge(type: SObjectName, rawId: string): boolean {
+    const id = to18(rawId);
+    return id !== undefined && this.table(type).delete(id);
+  }
+
   /** Upsert on an external-id field: update the one match, or create with the external id set. */
   upsert(type: SObjectName, field: FieldDef, extValue: string, values: FieldValues): WriteResult {
     const existing = this.findByExternalId(type, field, extValue);
