@@ -88,6 +88,18 @@ export interface SalesforceSandbox {
   update(sobject: SObjectName, id: string, fields: Record<string, SfValue>): SfRecord;
   delete(sobject: SObjectName, id: string): void;
   /**
+   * A change no poller or Outbound Message sees (a restore from backup, a value the org altered):
+   * timestamps kept, or set to `modifiedAt` (e.g. an old one). For reconciliation tests.
+   */
+  silentUpdate(
+    sobject: SObjectName,
+    id: string,
+    fields: Record<string, SfValue>,
+    options?: { modifiedAt?: number },
+  ): SfRecord;
+  /** A hard delete (recycle bin emptied): not in queryAll, not retrievable, nobody told. */
+  purge(sobject: SObjectName, id: string): void;
+  /**
    * Salesforce merge(): losers (at most 2) are deleted with MasterRecordId = master, their
    * children re-parented to the master, the master's SystemModstamp bumped. `masterFields` are
    * written to the master first (how merge() takes values from the losers). Returns the master.
@@ -177,6 +189,14 @@ export async function startSalesforceSandbox(
     },
     delete: (sobject, id) => {
       unwrap(store.delete(sobject, id));
+    },
+    silentUpdate: (sobject, id, fields, options = {}) =>
+      unwrap(store.silentUpdate(sobject, id, normalizeDirect(store, sobject, fields), options.modifiedAt)),
+    purge: (sobject, id) => {
+      if (!store.purge(sobject, id))
+        throw new SalesforceSandboxError([
+          { statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: [] },
+        ]);
     },
     merge: (sobject, masterId, loserIds, masterFields = {}) =>
       unwrap(store.merge(sobject, masterId, loserIds, normalizeDirect(store, sobject, masterFields))),

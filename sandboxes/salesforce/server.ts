@@ -790,6 +790,40 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
     const method = req.method ?? 'GET';
     const object = segments[0] === undefined ? undefined : store.schema.resolve(segments[0]);
     const id = segments[1];
+    if (object !== undefined && id !== undefined && segments.length === 3) {
+      // Changes nobody hears of, for reconciliation: `PATCH .../:id/silent {fields, modifiedAt?}`
+      // (timestamps kept, or set to modifiedAt) and `DELETE .../:id/purge` (a hard delete).
+      const action = `${method} ${segments[2]}`;
+      if (action === 'DELETE purge') {
+        if (!store.purge(object.name, id)) throw notFound();
+        sendJson(res, 204, undefined);
+        return;
+      }
+      if (action !== 'PATCH silent') throw notFound();
+      const parsed = await jsonBody(req);
+      const modifiedAt = isObject(parsed) ? parsed.modifiedAt : undefined;
+      if (
+        !isObject(parsed) ||
+        !isObject(parsed.fields) ||
+        (modifiedAt !== undefined && (typeof modifiedAt !== 'string' || Number.isNaN(Date.parse(modifiedAt))))
+      )
+        throw new SfApiError(
+          400,
+          'JSON_PARSER_ERROR',
+          'Expected {"fields": {...}, "modifiedAt"?: "<ISO date-time>"}',
+        );
+      let values: ReturnType<SalesforceStore['normalize']>;
+      try {
+        values = store.normalize(object, parsed.fields);
+      } catch (e) {
+        throw shapeToApi(e);
+      }
+      const at = typeof modifiedAt === 'string' ? Date.parse(modifiedAt) : undefined;
+      const result = store.silentUpdate(object.name, id, values, at);
+      if (!result.ok) throw requestErrors(result.errors);
+      sendJson(res, 200, result.record);
+      return;
+    }
     if (object === undefined || segments.length > 2) throw notFound();
     if (id === 'merge' && method === 'POST') {
       // `POST /__sandbox/:object/merge {masterId, loserIds, masterFields?}`
