@@ -176,10 +176,17 @@ function dataTable(caption: string, header: readonly string[], rows: readonly (r
   const body = rows
     .map(
       (r) =>
-        `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`,
+        `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${esc(c)}</th>` : /^\d+$/.test(c) ? `<td>${esc(c)}</td>` : `<td class="text">${esc(c)}</td>`)).join('')}</tr>`,
     )
     .join('\n');
   return `<table><caption>${esc(caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** Reconciliation audits a missing record as field `*` and a record not linked in a system as `link`. */
+export function driftFieldLabel(object: string, field: string): string {
+  if (field === '*') return `${object} (record missing)`;
+  if (field === 'link') return `${object} (not linked)`;
+  return `${object}.${field}`;
 }
 
 const OUTCOME_LABEL: Record<ConflictOutcome, string> = {
@@ -278,7 +285,7 @@ svg .empty { fill: #555; font-size: 14px; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
 caption { text-align: left; font-weight: 600; padding-bottom: 0.3rem; }
 th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: right; }
-th[scope="row"], thead th:first-child { text-align: left; }
+th[scope="row"], thead th:first-child, td.text { text-align: left; }
 .none { color: #555; }
 .notice { border-left: 4px solid #0072B2; padding: 0.3rem 0.8rem; background: #f3f8fc; }
 `;
@@ -392,7 +399,10 @@ export function renderReportHtml(report: AuditReport): string {
     dataTable(
       'Fields reconciliation found differing, by system and object',
       ['system / object.field', 'findings'],
-      report.drift.byField.map((d) => [`${d.system} / ${d.object}.${d.field}`, String(d.count)]),
+      report.drift.byField.map((d) => [
+        `${d.system} / ${driftFieldLabel(d.object, d.field)}`,
+        String(d.count),
+      ]),
     ),
     '<h2>Pollers</h2>',
     dataTable(

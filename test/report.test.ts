@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model, ObjectType } from '../engine/index.ts';
-import { parseReportArgs, parseSince } from '../local/commands/report.ts';
+import { formatReport, parseReportArgs, parseSince } from '../local/commands/report.ts';
 import { ConfigError } from '../runtime/config.ts';
 import {
   type AuditReport,
@@ -19,7 +19,13 @@ import {
   reportMetrics,
   summarizeReport,
 } from '../runtime/report.ts';
-import { barChart, niceScale, renderReportHtml, reportCharts } from '../runtime/report-html.ts';
+import {
+  barChart,
+  driftFieldLabel,
+  niceScale,
+  renderReportHtml,
+  reportCharts,
+} from '../runtime/report-html.ts';
 import { type AuditRow, DynamoStore, ensureTable, type ReportItem } from '../runtime/store.ts';
 
 const T0 = Date.parse('2026-11-24T10:30:00.000Z');
@@ -526,6 +532,46 @@ describe('fieldsync report arguments', () => {
     });
     expect(parseReportArgs(['--html=a.html'])).toMatchObject({ html: 'a.html' });
     expect(() => parseReportArgs(['--bogus'])).toThrow();
+  });
+});
+
+describe('fieldsync report in the terminal', () => {
+  it('prints records, activity, conflicts, errors by code, drift with readable field names, busy hours', () => {
+    const withMissing = summarizeReport(
+      [
+        ...ITEMS,
+        row('drift', 'salesforce', T0 + HOUR, 'contact_2', '*'),
+        row('drift', 'hubspot', T0 + HOUR, 'contact_4', 'link'),
+      ],
+      { since: SINCE, until: UNTIL, now: UNTIL, model: MODEL },
+    );
+    const lines: string[] = [];
+    formatReport(withMissing, (l) => lines.push(l));
+    expect(lines[0]).toBe(
+      'fieldsync audit report: 2026-11-24T10:30:00.000Z to 2026-11-25T10:30:00.000Z (24 h)',
+    );
+    expect(lines).toContain('records now');
+    expect(lines.find((l) => l.startsWith('  contact  '))).toMatch(
+      /^ {2}contact +5 +2 +1 +1 +0 +1 +0 +2 +3 +0$/,
+    );
+    expect(lines).toContain('3 conflicts (one field edited in two systems within the skew window)');
+    expect(lines.some((l) => /^ {2}prefer:salesforce +earlier value kept +1$/.test(l))).toBe(true);
+    expect(lines).toContain('3 sync errors parked (2 in the period), 1 write failure in the period');
+    expect(lines.some((l) => /^ {2}salesforce +contact +REQUIRED_FIELD_MISSING +2$/.test(l))).toBe(true);
+    expect(lines).toContain('5 drifting fields found by reconciliation');
+    expect(lines.some((l) => /^ {2}salesforce +contact \(record missing\) +1$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^ {2}hubspot +contact \(not linked\) +1$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^ {2}2026-11-24 11:00 +2 \/ 0 +1 \/ 2 +0 \/ 0$/.test(l))).toBe(true);
+    expect(driftFieldLabel('company', 'name')).toBe('company.name');
+  });
+
+  it('says so for an empty state', () => {
+    const lines: string[] = [];
+    formatReport(summarizeReport([], { since: SINCE, until: UNTIL }), (l) => lines.push(l), '/tmp/state');
+    expect(lines).toEqual([
+      'fieldsync audit report: 2026-11-24T10:30:00.000Z to 2026-11-25T10:30:00.000Z (24 h)',
+      'The state in /tmp/state holds no records, errors or audit rows yet: run fieldsync sync --once first.',
+    ]);
   });
 });
 

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../runtime/config.ts';
 import { type AuditReport, buildReport, isEmptyReport } from '../../runtime/report.ts';
-import { renderReportHtml } from '../../runtime/report-html.ts';
+import { driftFieldLabel, renderReportHtml } from '../../runtime/report-html.ts';
 import { cliConfig } from '../cli.ts';
 import { type Out, plural, table } from './format.ts';
 import { stateDirOf, withState } from './state.ts';
@@ -112,7 +112,7 @@ export function formatReport(report: AuditReport, out: Out, dir = ''): void {
       'quarantined',
       'merged',
       'forgotten',
-      ...report.systems.map((s) => `in ${s}`),
+      ...report.systems.map((s) => `linked in ${s}`),
     ],
     report.records.map((r) => [
       r.object,
@@ -207,8 +207,8 @@ export function formatReport(report: AuditReport, out: Out, dir = ''): void {
   out(`${plural(report.drift.total, 'drifting field')} found by reconciliation`);
   if (report.drift.byField.length > 0)
     for (const l of table(
-      ['system', 'object', 'field', 'findings'],
-      report.drift.byField.map((d) => [d.system, d.object, d.field, String(d.count)]),
+      ['system', 'field', 'findings'],
+      report.drift.byField.map((d) => [d.system, driftFieldLabel(d.object, d.field), String(d.count)]),
     ))
       out(l);
   if (report.drift.byFieldOmitted > 0) out(`  ... and ${report.drift.byFieldOmitted} more fields (--json)`);
