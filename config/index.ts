@@ -141,7 +141,11 @@ const objectSchema = z
     duplicates: z.enum(['archive', 'keep']).optional(),
     filters: z.partialRecord(systemEnum, z.array(filterSchema)).optional(),
     fields: z.record(
-      z.string().regex(/^[a-z][A-Za-z0-9]*$/, 'field names are camelCase identifiers'),
+      z
+        .string()
+        .regex(/^[a-z][A-Za-z0-9]*$/, 'field names are camelCase identifiers')
+        // A record's `fields.toString` would be Object.prototype's: such a field would never sync.
+        .refine((name) => !(name in Object.prototype), 'is a reserved name (a member of Object.prototype)'),
       fieldSchema,
     ),
   })
@@ -166,7 +170,7 @@ function semanticIssues(config: z.infer<typeof configSchema>): { path: string; m
     if (o === undefined) continue;
     const at = `objects.${object}`;
     for (const key of o.matchKeys ?? []) {
-      const f = o.fields[key];
+      const f = Object.hasOwn(o.fields, key) ? o.fields[key] : undefined;
       if (f === undefined)
         issues.push({
           path: `${at}.matchKeys`,
