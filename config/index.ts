@@ -269,7 +269,13 @@ function parseDirection(input: string | undefined): Direction | undefined {
 
 /** Validate a config object (the default export of fieldsync.config.ts) and derive the model and system views. */
 export function resolveConfig(input: unknown, source = 'fieldsync.config.ts'): ResolvedConfig {
-  const parsed = configSchema.safeParse(input);
+  let parsed: ReturnType<typeof configSchema.safeParse>;
+  try {
+    parsed = configSchema.safeParse(input);
+  } catch (err) {
+    // A getter or Proxy trap in the exported object threw while it was read.
+    throw new ConfigFileError(`${source}: cannot be read: ${firstLine(err)}`);
+  }
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.join('.') ?? '';
@@ -355,6 +361,14 @@ export function resolveConfig(input: unknown, source = 'fieldsync.config.ts'): R
   };
 }
 
+/** The first line of an error's message (a loader's may add a code frame), for one-line CLI errors. */
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are what is stripped.
+  const lines = text.replace(/\u001b\[[0-9;]*m/g, '').split(/\r?\n/);
+  return lines.find((l) => l.trim() !== '')?.trim() ?? text;
+}
+
 /** Load and validate a config file (a module whose default export is the config). */
 export async function loadConfigFile(path: string): Promise<ResolvedConfig> {
   const abs = resolve(path);
@@ -363,8 +377,11 @@ export async function loadConfigFile(path: string): Promise<ResolvedConfig> {
   try {
     mod = await import(pathToFileURL(abs).href);
   } catch (err) {
+    // Node starts a TypeScript syntax error's stack with `<file>:<line>`: name the line too.
+    const stack = err instanceof Error ? (err.stack ?? '') : '';
+    const line = stack.startsWith(`${abs}:`) ? /^\d+/.exec(stack.slice(abs.length + 1))?.[0] : undefined;
     throw new ConfigFileError(
-      `${path}: cannot be loaded: ${err instanceof Error ? err.message : String(err)}`,
+      `${path}${line === undefined ? '' : `:${line}`}: cannot be loaded: ${firstLine(err)}`,
     );
   }
   const config = typeof mod === 'object' && mod !== null && 'default' in mod ? mod.default : undefined;
