@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/default.ts';
 import { type ConfigInput, loadConfigFile, resolveConfig } from '../config/index.ts';
-import { startSandboxes } from '../local/cli.ts';
+import { main, startSandboxes } from '../local/cli.ts';
 import { ConfigError } from '../runtime/config.ts';
 
 const base: ConfigInput = {
@@ -209,6 +209,75 @@ describe('a broken config stops fieldsync sync before any write', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/broken\.config\.ts: objects\.contact\.fields\.email\.policy: expected/);
+    expect(boxes.salesforce.stats.total).toBe(0);
+    expect(boxes.hubspot.stats.total).toBe(0);
+  });
+
+  const configModule = join(import.meta.dirname, '..', 'config', 'index.ts');
+  it.each([
+    [
+      'a syntax error',
+      `import { defineConfig } from '${configModule}';\nexport default defineConfig({ objects: { contact: { salesforce: 'Contact' hubspot: 'contacts' } } });\n`,
+      // In-process the test runner's transform loads the file (no line number; the binary's test has it).
+      /: cannot be loaded: /,
+    ],
+    [
+      'a module that throws',
+      "throw new Error('config module failed');\n",
+      /: cannot be loaded: config module failed$/,
+    ],
+    ['no default export', 'export const config = {};\n', /: has no default export/],
+    [
+      'a getter that throws',
+      "export default { get objects() { throw new Error('getter failed'); } };\n",
+      /: cannot be read: getter failed$/,
+    ],
+    ['an unknown key', 'export default { objects: {}, objectz: {} };\n', /: Unrecognized key: "objectz"$/],
+  ])('config check and sync --once exit 2 on %s, with one line and no call', async (name, text, message) => {
+    const file = join(dir, `${name.replace(/\W+/g, '-')}.config.ts`);
+    writeFileSync(file, text);
+    const env = { ...process.env, ...boxes.env, FIELDSYNC_STATE_DIR: join(dir, 'state') };
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: unknown) => {
+      errors.push(String(line));
+    });
+    try {
+      for (const argv of [
+        ['config', 'check', '--config', file],
+        ['sync', '--once', '--config', file],
+      ]) {
+        errors.length = 0;
+        expect(await main(argv, env, () => {})).toBe(2);
+        expect(errors).toHaveLength(1);
+        expect(errors[0]?.split('\n')).toHaveLength(1);
+        expect(errors[0]).toMatch(new RegExp(`^fieldsync: ${file}`));
+        expect(errors[0]).toMatch(message);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(boxes.salesforce.stats.total).toBe(0);
+    expect(boxes.hubspot.stats.total).toBe(0);
+  });
+
+  it('the real binary: config check on a file that does not parse exits 2 with the line, no call', async () => {
+    const file = join(dir, 'unparsable.config.ts');
+    writeFileSync(
+      file,
+      "export default {\n  objects: {\n    contact: { salesforce: 'Contact' hubspot: 1 },\n  },\n};\n",
+    );
+    const root = join(import.meta.dirname, '..');
+    const env = { ...process.env, ...boxes.env, FIELDSYNC_STATE_DIR: join(dir, 'state') };
+    const result = await promisify(execFile)(
+      process.execPath,
+      [join(root, 'bin', 'fieldsync.ts'), 'config', 'check', '--config', file],
+      { env },
+    ).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^fieldsync: ${file}:3: cannot be loaded: .+\n$`));
     expect(boxes.salesforce.stats.total).toBe(0);
     expect(boxes.hubspot.stats.total).toBe(0);
   });
