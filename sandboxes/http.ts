@@ -95,10 +95,13 @@ export class CallStats {
 }
 
 export interface Listening {
-  server: Server;
+  /** The server currently listening (a new one after each reopen). */
+  readonly server: Server;
   url: string;
   port: number;
   close(): Promise<void>;
+  /** Listen again on the same port with the same handler (after close; a restarted host). */
+  reopen(): Promise<void>;
 }
 
 export async function listen(
@@ -106,21 +109,31 @@ export async function listen(
   port = 0,
   host = '127.0.0.1',
 ): Promise<Listening> {
-  const server = createServer(handler);
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
+  const open = async (at: number): Promise<Server> => {
+    const server = createServer(handler);
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at, host, () => resolve());
+    });
+    return server;
+  };
+  let server = await open(port);
+  const bound = (server.address() as AddressInfo).port;
   return {
-    server,
-    port: address.port,
-    url: `http://${host}:${address.port}`,
+    get server() {
+      return server;
+    },
+    port: bound,
+    url: `http://${host}:${bound}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+    reopen: async () => {
+      if (server.listening) return;
+      server = await open(bound);
+    },
   };
 }

@@ -1,6 +1,8 @@
 // HubSpot sandbox: a local server speaking the parts of CRM v3 objects and v4 associations the
 // connector uses, faithfully enough for the unmodified @hubspot/api-client. Tests and the demo
 // also edit its data directly (as a user in the portal would) or over the `/__sandbox` admin API.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FaultSwitch, type SandboxFaults } from '../faults.ts';
 import { CallStats, listen } from '../http.ts';
 import { seedDataset } from '../seed.ts';
 import { SandboxAuth, type SandboxOAuthOptions } from './oauth.ts';
@@ -78,6 +80,13 @@ export interface HubSpotSandbox extends PortalApi {
   /** API calls by route key, e.g. 'POST /crm/v3/objects/contacts/batch/update'. */
   stats: CallStats;
   webhooks: SandboxWebhooks;
+  /** Injected API faults: change them while running (`configure`), count them by kind (`stats`). */
+  faults: SandboxFaults<FaultOptions>;
+  /**
+   * A restart of the host: open connections are dropped, new ones refused for `downMs`, then the server
+   * listens on the same port again with its data, limits and tokens kept. Counted as fault 'restart'.
+   */
+  restart(downMs?: number): Promise<void>;
   /** With `oauth`: every access token issued so far (the initial one too) is expired from now on. */
   expireTokens(): void;
   /** With `oauth`: the refresh token currently accepted (each refresh rotates it). */
@@ -115,6 +124,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   store.onChange((change) => webhooks.record(change));
   const stats = new CallStats();
   const auth = new SandboxAuth(token, options.oauth, now);
+  const faults = new FaultSwitch(options.faults);
   const server = await listen(
     createRequestHandler({
       store,
@@ -125,7 +135,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
       tenSecondlyLimit: options.tenSecondlyLimit ?? 190,
       searchPerSecond: options.searchPerSecond ?? 5,
       dailyLimit: options.dailyLimit ?? 1_000_000,
-      faults: options.faults,
+      faults,
     }),
     options.port ?? 0,
   );
@@ -139,6 +149,13 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     token,
     stats,
     webhooks,
+    faults,
+    restart: async (downMs = 0) => {
+      faults.count('restart');
+      await server.close();
+      await sleep(downMs);
+      await server.reopen();
+    },
     expireTokens: () => auth.expireTokens(),
     refreshToken: () => auth.currentRefreshToken(),
     close,

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FaultSwitch } from '../faults.ts';
 import { BodyTooLargeError, type CallStats, readBody, sendJson, WindowLimiter } from '../http.ts';
-import { prng } from '../seed.ts';
 import { adminRoute } from './admin.ts';
 import { associationRoutes } from './associations.ts';
 import { HubSpotApiError, validationError } from './errors.ts';
@@ -32,6 +32,11 @@ export interface FaultOptions {
   fault429?: 'route' | 'secondly';
   /** Each API call is delayed by a seeded random 0..latencyMs. */
   latencyMs?: number;
+  /** The long tail: this share of API calls waits `slowMs` more (counted as 'slow'). */
+  slowRate?: number;
+  slowMs?: number;
+  /** Injected 429s carry `Retry-After: <seconds>` (as the ten-secondly limit's do); default none. */
+  retryAfterSeconds?: number;
 }
 
 export interface ServerConfig {
@@ -44,7 +49,8 @@ export interface ServerConfig {
   tenSecondlyLimit: number;
   searchPerSecond: number;
   dailyLimit: number;
-  faults: FaultOptions | undefined;
+  /** Injected faults; the options can change while the server runs. */
+  faults: FaultSwitch<FaultOptions>;
 }
 
 /** Daily quota; resets at midnight UTC (HubSpot resets at midnight in the portal's time zone). */
@@ -163,7 +169,6 @@ export function createRequestHandler(
   const tenSecondly = new WindowLimiter(config.tenSecondlyLimit, 10_000, config.now);
   const secondly = new WindowLimiter(config.searchPerSecond, 1_000, config.now);
   const daily = new DailyQuota(config.dailyLimit, config.now);
-  const faultRandom = prng(config.faults?.seed ?? 1);
 
   const limitHeaders = (remaining: number): Record<string, string> => ({
     'X-HubSpot-RateLimit-Max': String(tenSecondly.max),
@@ -256,11 +261,14 @@ export function createRequestHandler(
       headers = limitHeaders(remaining);
     }
 
-    const faults = config.faults;
+    const faults = config.faults.options;
     if (faults !== undefined) {
-      if ((faults.latencyMs ?? 0) > 0) await sleep(Math.floor(faultRandom() * (faults.latencyMs ?? 0)));
-      const roll = faultRandom();
+      const dice = config.faults;
+      if ((faults.latencyMs ?? 0) > 0) await sleep(Math.floor(dice.rand() * (faults.latencyMs ?? 0)));
+      await dice.slowTail(faults.slowRate, faults.slowMs);
+      const roll = dice.rand();
       if (roll < (faults.rate5xx ?? 0)) {
+        dice.count('5xx');
         send(
           res,
           apiErrorReply(new HubSpotApiError(500, 'INTERNAL_ERROR', 'internal error (sandbox fault)')),
@@ -269,8 +277,14 @@ export function createRequestHandler(
         return;
       }
       if (roll < (faults.rate5xx ?? 0) + (faults.rate429 ?? 0)) {
+        dice.count('429');
         const secondly = search || faults.fault429 === 'secondly';
-        send(res, rateLimitReply(secondly ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING'), headers);
+        const retryAfter =
+          faults.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(faults.retryAfterSeconds) };
+        send(res, rateLimitReply(secondly ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING'), {
+          ...headers,
+          ...retryAfter,
+        });
         return;
       }
     }

@@ -1,8 +1,9 @@
 // Salesforce sandbox: a loopback fake of the REST API parts fieldsync uses, faithful enough
 // for the unmodified jsforce client. Test host and the demo's data source.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FaultSwitch, type SandboxFaults } from '../faults.ts';
 import { CallStats, listen } from '../http.ts';
-import { prng } from '../seed.ts';
 import { SalesforceSandboxError } from './errors.ts';
 import { type OutboundMessagesOptions, OutboundSender, type SandboxOutbound } from './outbound.ts';
 import {
@@ -14,7 +15,7 @@ import {
   type SObjectName,
 } from './schema.ts';
 import { seedOrg } from './seed-org.ts';
-import { createHandler } from './server.ts';
+import { createHandler, type SalesforceFaultOptions } from './server.ts';
 import { SalesforceStore, type SfRecord, type SfValue, ShapeError, type WriteResult } from './store.ts';
 
 export { type RecordError, SalesforceSandboxError, SfApiError } from './errors.ts';
@@ -35,7 +36,7 @@ export {
   OPPORTUNITY_STAGES,
   type SObjectName,
 } from './schema.ts';
-export { COLLECTION_LIMIT, RETRIEVE_LIMIT } from './server.ts';
+export { COLLECTION_LIMIT, RETRIEVE_LIMIT, type SalesforceFaultOptions } from './server.ts';
 export type { SfRecord, SfValue } from './store.ts';
 
 export const DEFAULT_TOKEN = 'sandbox-salesforce-token';
@@ -64,8 +65,8 @@ export interface SalesforceSandboxOptions {
   pageSize?: number;
   /** API requests allowed per rolling 24 h before 403 REQUEST_LIMIT_EXCEEDED; default 100000. */
   dailyLimit?: number;
-  /** Fault injection on API routes: seeded random 503 SERVER_UNAVAILABLE and fixed latency. */
-  faults?: { seed?: number; rate5xx?: number; latencyMs?: number };
+  /** Fault injection on API routes: seeded random 503 SERVER_UNAVAILABLE, fixed latency, a slow tail. */
+  faults?: SalesforceFaultOptions;
   /** Outbound Messages on create/update (API and direct API); off unless given or configured later. */
   outboundMessages?: OutboundMessagesOptions;
 }
@@ -78,6 +79,13 @@ export interface SalesforceSandbox {
   stats: CallStats;
   /** Outbound Messages: flush(), stats, configure(). */
   outbound: SandboxOutbound;
+  /** Injected API faults: change them while running (`configure`), count them by kind (`stats`). */
+  faults: SandboxFaults<SalesforceFaultOptions>;
+  /**
+   * A restart of the host: open connections are dropped, new ones refused for `downMs`, then the server
+   * listens on the same port again with its data, tokens and cursors kept. Counted as fault 'restart'.
+   */
+  restart(downMs?: number): Promise<void>;
   close(): Promise<void>;
   /** Invalidates every access token, so the next API call gets 401 INVALID_SESSION_ID (refresh tests). */
   expireSessions(): void;
@@ -144,7 +152,7 @@ export async function startSalesforceSandbox(
   const tokens = new Set([token]);
   let issued = 0;
   let baseUrl = '';
-  const faults = options.faults;
+  const faults = new FaultSwitch(options.faults);
   const handler = createHandler({
     store,
     stats,
@@ -160,10 +168,7 @@ export async function startSalesforceSandbox(
       return fresh;
     },
     baseUrl: () => baseUrl,
-    faults:
-      faults === undefined
-        ? undefined
-        : { rand: prng(faults.seed ?? 1), rate5xx: faults.rate5xx ?? 0, latencyMs: faults.latencyMs ?? 0 },
+    faults,
   });
   const server = await listen(handler, options.port ?? 0);
   baseUrl = server.url;
@@ -175,6 +180,13 @@ export async function startSalesforceSandbox(
     refreshToken,
     stats,
     outbound,
+    faults,
+    restart: async (downMs = 0) => {
+      faults.count('restart');
+      await server.close();
+      await sleep(downMs);
+      await server.reopen();
+    },
     close: async () => {
       await outbound.stop();
       await server.close();

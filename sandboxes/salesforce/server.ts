@@ -1,6 +1,7 @@
 // HTTP front of the sandbox org: the Salesforce REST routes jsforce calls, plus an
 // unauthenticated admin API under /__sandbox for other processes (demo, scripts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FaultSwitch } from '../faults.ts';
 import { BodyTooLargeError, type CallStats, readBody, sendJson, WindowLimiter } from '../http.ts';
 import { notFound, type RecordError, SfApiError } from './errors.ts';
 import { floorMinute, formatDateTime, parseDateTime } from './format.ts';
@@ -39,7 +40,21 @@ export interface ServerConfig {
   issueToken: () => string;
   /** The server's own base URL, known once it listens. */
   baseUrl: () => string;
-  faults: { rand: () => number; rate5xx: number; latencyMs: number } | undefined;
+  /** Injected faults; the options can change while the server runs. */
+  faults: FaultSwitch<SalesforceFaultOptions>;
+}
+
+/** Fault injection on API routes. Salesforce answers overload with 503 SERVER_UNAVAILABLE; its REST API
+ * has no 429 (REST API Developer Guide, "Status Codes and Error Responses"). */
+export interface SalesforceFaultOptions {
+  seed?: number;
+  /** Share of API calls answered 503 SERVER_UNAVAILABLE. */
+  rate5xx?: number;
+  /** Every API call waits this long. */
+  latencyMs?: number;
+  /** The long tail: this share of API calls waits `slowMs` more (counted as 'slow'). */
+  slowRate?: number;
+  slowMs?: number;
 }
 
 interface Ctx {
@@ -731,11 +746,17 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
     if (token === undefined || !config.tokens.has(token))
       throw new SfApiError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
 
-    const faults = config.faults;
+    const faults = config.faults.options;
     if (faults !== undefined) {
-      if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
-      if (faults.rate5xx > 0 && faults.rand() < faults.rate5xx)
+      const dice = config.faults;
+      const latencyMs = faults.latencyMs ?? 0;
+      if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+      await dice.slowTail(faults.slowRate, faults.slowMs);
+      const rate5xx = faults.rate5xx ?? 0;
+      if (rate5xx > 0 && dice.rand() < rate5xx) {
+        dice.count('5xx');
         throw new SfApiError(503, 'SERVER_UNAVAILABLE', 'Server temporarily unavailable (injected fault)');
+      }
     }
 
     const remaining = limiter.take();
