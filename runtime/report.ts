@@ -672,6 +672,20 @@ export function reportMetricsOnLambda(
   });
 }
 
+/**
+ * REPORT_PERIOD_HOURS: how far back the scheduled report looks (default 24, the daily schedule); set
+ * it to the schedule's rate so consecutive reports neither overlap nor leave gaps. Read at cold start.
+ */
+export function reportPeriodMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const raw = env.REPORT_PERIOD_HOURS;
+  if (raw === undefined || raw === '') return DAY_MS;
+  const hours = Number(raw);
+  // The audit rows live 400 days (TTL): a longer period would report less than it says.
+  if (!Number.isFinite(hours) || hours <= 0 || hours > 400 * 24)
+    throw new ReportError(`REPORT_PERIOD_HOURS must be a number of hours between 0 and 9600, got '${raw}'`);
+  return hours * HOUR_MS;
+}
+
 export interface ReportHandlerDeps {
   store: Store;
   model: Model;

@@ -17,6 +17,7 @@ import {
   REPORT_VERSION,
   ReportError,
   reportMetrics,
+  reportPeriodMs,
   summarizeReport,
 } from '../runtime/report.ts';
 import {
@@ -499,6 +500,16 @@ describe('report metrics', () => {
       publishReportMetrics(new Metrics({ namespace: 'fieldsync-test', serviceName: 'fieldsync' }), report);
     });
     expect(lines).toHaveLength(reportMetrics(report).length);
+  });
+});
+
+describe('the report function period', () => {
+  it('REPORT_PERIOD_HOURS, default 24, a positive number of hours within the audit TTL', () => {
+    expect(reportPeriodMs({})).toBe(24 * HOUR);
+    expect(reportPeriodMs({ REPORT_PERIOD_HOURS: '6' })).toBe(6 * HOUR);
+    expect(reportPeriodMs({ REPORT_PERIOD_HOURS: '0.5' })).toBe(HOUR / 2);
+    for (const bad of ['0', '-1', 'day', '9601'])
+      expect(() => reportPeriodMs({ REPORT_PERIOD_HOURS: bad })).toThrow(/REPORT_PERIOD_HOURS must be/);
   });
 });
 
