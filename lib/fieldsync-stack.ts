@@ -1,28 +1,48 @@
-import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { pascal, type Stage, SYSTEMS } from './constructs/systems.ts';
-import { Fieldsync } from './fieldsync.ts';
+import { pascal, SYSTEMS } from './constructs/systems.ts';
+import { Fieldsync, type FieldsyncProps } from './fieldsync.ts';
 
-export interface FieldsyncStackProps extends StackProps {
-  readonly stage: Stage;
-  readonly pollRate: Duration;
-  readonly alarmEmail?: string;
-  /** Public https base URL of the webhook API when a custom domain fronts it. */
-  readonly webhookBaseUrl?: string;
-}
+export interface FieldsyncStackProps
+  extends StackProps,
+    Pick<
+      FieldsyncProps,
+      | 'stage'
+      | 'pollRate'
+      | 'alarmEmail'
+      | 'webhookBaseUrl'
+      | 'credentialsSecretName'
+      | 'reportRate'
+      | 'reconcileRate'
+      | 'reserveReconcileConcurrency'
+    > {}
 
-/** Deploys one `Fieldsync` and prints what the user needs: table, queues, credentials secret, webhook URLs. */
+/** Deploys one `Fieldsync` and prints what the user needs: table, queues, credentials secret name, webhook URLs. */
 export class FieldsyncStack extends Stack {
   readonly fieldsync: Fieldsync;
 
   constructor(scope: Construct, id: string, props: FieldsyncStackProps) {
-    const { stage, pollRate, alarmEmail, webhookBaseUrl, ...stackProps } = props;
+    const {
+      stage,
+      pollRate,
+      alarmEmail,
+      webhookBaseUrl,
+      credentialsSecretName,
+      reportRate,
+      reconcileRate,
+      reserveReconcileConcurrency,
+      ...stackProps
+    } = props;
     super(scope, id, stackProps);
     this.fieldsync = new Fieldsync(this, 'Fieldsync', {
       stage,
       pollRate,
       ...(alarmEmail ? { alarmEmail } : {}),
       ...(webhookBaseUrl ? { webhookBaseUrl } : {}),
+      ...(credentialsSecretName ? { credentialsSecretName } : {}),
+      ...(reportRate ? { reportRate } : {}),
+      ...(reconcileRate ? { reconcileRate } : {}),
+      ...(reserveReconcileConcurrency !== undefined ? { reserveReconcileConcurrency } : {}),
     });
 
     const { state } = this.fieldsync;
@@ -31,9 +51,9 @@ export class FieldsyncStack extends Stack {
     for (const system of SYSTEMS) {
       new CfnOutput(this, `${pascal(system)}WriteQueueUrl`, { value: state.writeQueues[system].queueUrl });
     }
-    new CfnOutput(this, 'CredentialsSecretArn', {
-      value: state.credentialsSecret.secretArn,
-      description: 'Put the SaaS credentials JSON here (aws secretsmanager put-secret-value)',
+    new CfnOutput(this, 'CredentialsSecretName', {
+      value: state.credentialsSecretName,
+      description: `The secret the functions read; write it with: fieldsync secrets set <salesforce|hubspot> --stage ${stage}`,
     });
     new CfnOutput(this, 'WebhookApiUrl', {
       value: this.fieldsync.webhookApi.url,

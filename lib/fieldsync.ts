@@ -9,12 +9,17 @@ import type { LogLevel, SqsBatching } from './constructs/sync-function.ts';
 import { CONSUMER_TIMEOUT, FieldsyncFunctions, POLLER_TIMEOUT } from './constructs/sync-functions.ts';
 import type { Stage, SystemName } from './constructs/systems.ts';
 import { FieldsyncWebhookApi, HUBSPOT_WEBHOOK_PATH } from './constructs/webhook-api.ts';
+import { acknowledgeNagFindings } from './nag.ts';
 
 export interface FieldsyncProps {
   readonly stage: Stage;
   readonly pollRate: Duration;
-  /** Receives the alarm emails (DLQ messages, sync errors, Lambda error rate, ingest backlog). */
+  /**
+   * Receives the alarm emails (DLQ messages, sync errors, Lambda error rate, ingest backlog, cursor
+   * lag, API budget, drift, failed report or reconcile runs).
+   */
   readonly alarmEmail?: string;
+  /** Customer managed key for table, queues and secret (enable its rotation: cdk-nag AwsSolutions-KMS5). */
   readonly encryptionKey?: IKey;
   readonly logLevel?: LogLevel;
   readonly ingestBatching?: SqsBatching;
@@ -24,6 +29,14 @@ export interface FieldsyncProps {
    * function verifies HubSpot signatures against it. Unset: the API's own endpoint.
    */
   readonly webhookBaseUrl?: string;
+  /** The credentials secret's name (default `fieldsync/<stage>/credentials`, as `fieldsync secrets set` writes it). */
+  readonly credentialsSecretName?: string;
+  /** How often the audit report runs (default daily). */
+  readonly reportRate?: Duration;
+  /** How often reconcile runs (default every 6 hours). */
+  readonly reconcileRate?: Duration;
+  /** Reserve one concurrent execution for reconcile (default true); see `FieldsyncFunctionsProps`. */
+  readonly reserveReconcileConcurrency?: boolean;
 }
 
 /**
@@ -59,6 +72,7 @@ export class Fieldsync extends Construct {
       consumerTimeout: CONSUMER_TIMEOUT,
       pollerTimeout: POLLER_TIMEOUT,
       ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
+      ...(props.credentialsSecretName ? { credentialsSecretName: props.credentialsSecretName } : {}),
     });
     this.functions = new FieldsyncFunctions(this, 'Functions', {
       stage,
@@ -68,6 +82,11 @@ export class Fieldsync extends Construct {
       ...(props.ingestBatching ? { ingestBatching: props.ingestBatching } : {}),
       ...(props.writeBatching ? { writeBatching: props.writeBatching } : {}),
       ...(props.webhookBaseUrl ? { webhookBaseUrl: props.webhookBaseUrl } : {}),
+      ...(props.reportRate ? { reportRate: props.reportRate } : {}),
+      ...(props.reconcileRate ? { reconcileRate: props.reconcileRate } : {}),
+      ...(props.reserveReconcileConcurrency !== undefined
+        ? { reserveReconcileConcurrency: props.reserveReconcileConcurrency }
+        : {}),
     });
     this.webhookApi = new FieldsyncWebhookApi(this, 'Webhooks', {
       handler: this.functions.webhook,
@@ -85,7 +104,10 @@ export class Fieldsync extends Construct {
       stage,
       state: this.state,
       functions: this.functions,
+      pollRate: props.pollRate,
       ...(this.alarmTopic ? { alarmTopic: this.alarmTopic } : {}),
     });
+    // The reviewed cdk-nag findings, each with its reason, travel with the construct.
+    acknowledgeNagFindings(this);
   }
 }

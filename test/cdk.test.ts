@@ -6,10 +6,17 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Code } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ContextError, readConfig } from '../lib/config.ts';
-import { MAX_RECEIVE_COUNT } from '../lib/constructs/state.ts';
-import { SyncFunction, TABLE_ACTIONS } from '../lib/constructs/sync-function.ts';
-import { CONSUMER_TIMEOUT, POLLER_TIMEOUT, WEBHOOK_TIMEOUT } from '../lib/constructs/sync-functions.ts';
+import { CONTEXT_KEYS, ContextError, readConfig } from '../lib/config.ts';
+import { CANONICAL_ID_PLACEHOLDER, cursorLagAlarm } from '../lib/constructs/observability.ts';
+import { defaultCredentialsSecretName, MAX_RECEIVE_COUNT } from '../lib/constructs/state.ts';
+import { SyncFunction, TABLE_ACTIONS, XRAY_ACTIONS } from '../lib/constructs/sync-function.ts';
+import {
+  CONSUMER_TIMEOUT,
+  JOB_TIMEOUT,
+  JobRateError,
+  POLLER_TIMEOUT,
+  WEBHOOK_TIMEOUT,
+} from '../lib/constructs/sync-functions.ts';
 import { WEBHOOK_THROTTLE } from '../lib/constructs/webhook-api.ts';
 import { Fieldsync } from '../lib/fieldsync.ts';
 import { FieldsyncStack } from '../lib/fieldsync-stack.ts';
@@ -22,6 +29,7 @@ const Statement = z.object({
   Effect: z.string(),
   Action: z.union([z.string(), z.array(z.string())]),
   Resource: z.unknown(),
+  Condition: z.unknown().optional(),
 });
 type Statement = z.infer<typeof Statement>;
 const Policy = z.object({
@@ -135,6 +143,7 @@ function dashboardBody(template: Template): string {
 }
 
 const NAMESPACE = 'fieldsync';
+const ALARM_COUNT = 14 + 2 + 3 * 2;
 const PER_SYSTEM_METRICS = [
   'RecordsPolled',
   'RecordsCreated',
@@ -149,19 +158,40 @@ const SERVICE_METRICS = ['ChangesIngested', 'CanonicalWrites', 'Conflicts', 'Amb
 
 const POLLERS = ['poll-salesforce', 'poll-hubspot'] as const;
 const WRITERS = ['write-salesforce', 'write-hubspot'] as const;
-const ALL_FUNCTIONS = ['webhook', ...POLLERS, 'ingest', ...WRITERS] as const;
+const SYNC_FUNCTIONS = ['webhook', ...POLLERS, 'ingest', ...WRITERS] as const;
+const JOBS = ['report', 'reconcile'] as const;
+const ALL_FUNCTIONS = [...SYNC_FUNCTIONS, ...JOBS] as const;
+type FunctionFile = (typeof ALL_FUNCTIONS)[number];
 const WEBHOOK_BASE_URL = 'https://hooks.example.com';
 
 let app: App;
 let dev: Template;
 let prod: Template;
 let cmk: Template;
-let fns: Record<(typeof ALL_FUNCTIONS)[number], FunctionInfo>;
+let fns: Record<FunctionFile, FunctionInfo>;
 let queues: { ingest: string; salesforce: string; hubspot: string };
 let notices: { salesforce: string; hubspot: string };
-let assetDirs: Record<(typeof ALL_FUNCTIONS)[number], string>;
-let secretId: string;
+let assetDirs: Record<FunctionFile, string>;
 let tableId: string;
+
+/** What grants on the credentials secret name: its partial ARN plus the `-??????` suffix. */
+const SECRET_ARN_TAIL = `:secret:${defaultCredentialsSecretName('dev')}-??????`;
+
+/** Actions granted on the credentials secret (imported by name, so matched on its ARN, not a logical id). */
+function actionsOnSecret(statements: Statement[]): string[] {
+  return actionsOf(statements.filter((s) => JSON.stringify(s.Resource).includes(SECRET_ARN_TAIL)));
+}
+
+const allOf = <T>(make: (file: FunctionFile) => T): Record<FunctionFile, T> => ({
+  webhook: make('webhook'),
+  'poll-salesforce': make('poll-salesforce'),
+  'poll-hubspot': make('poll-hubspot'),
+  ingest: make('ingest'),
+  'write-salesforce': make('write-salesforce'),
+  'write-hubspot': make('write-hubspot'),
+  report: make('report'),
+  reconcile: make('reconcile'),
+});
 
 beforeAll(() => {
   // Only the dev stack bundles (real esbuild run); the others synthesize with placeholder code.
@@ -172,26 +202,21 @@ beforeAll(() => {
     pollRate: Duration.minutes(5),
     alarmEmail: 'ops@example.com',
     webhookBaseUrl: WEBHOOK_BASE_URL,
+    reportRate: Duration.hours(12),
+    reconcileRate: Duration.hours(2),
   });
   // The construct inside someone else's stack, with a customer managed key.
   const hostStack = new Stack(app, 'host-app');
   new Fieldsync(hostStack, 'Sync', {
     stage: 'dev',
     pollRate: Duration.minutes(1),
-    encryptionKey: new Key(hostStack, 'Key'),
+    encryptionKey: new Key(hostStack, 'Key', { enableKeyRotation: true }),
   });
   dev = Template.fromStack(devStack);
   prod = Template.fromStack(prodStack);
   cmk = Template.fromStack(hostStack);
 
-  fns = {
-    webhook: functionInfo(dev, 'webhook'),
-    'poll-salesforce': functionInfo(dev, 'poll-salesforce'),
-    'poll-hubspot': functionInfo(dev, 'poll-hubspot'),
-    ingest: functionInfo(dev, 'ingest'),
-    'write-salesforce': functionInfo(dev, 'write-salesforce'),
-    'write-hubspot': functionInfo(dev, 'write-hubspot'),
-  };
+  fns = allOf((file) => functionInfo(dev, file));
   queues = {
     ingest: logicalIdOf(dev, 'AWS::SQS::Queue', 'FieldsyncStateIngestQueue'),
     salesforce: logicalIdOf(dev, 'AWS::SQS::Queue', 'FieldsyncStateSalesforceWriteQueue'),
@@ -201,7 +226,6 @@ beforeAll(() => {
     salesforce: logicalIdOf(dev, 'AWS::SQS::Queue', 'FieldsyncStateSalesforceNoticeQueue'),
     hubspot: logicalIdOf(dev, 'AWS::SQS::Queue', 'FieldsyncStateHubspotNoticeQueue'),
   };
-  secretId = logicalIdOf(dev, 'AWS::SecretsManager::Secret', 'FieldsyncStateCredentials');
   tableId = logicalIdOf(dev, 'AWS::DynamoDB::Table', 'FieldsyncStateTable');
 
   // Synthesizing the app writes the dev stack's bundles (esbuild) into the assembly directory.
@@ -214,14 +238,7 @@ beforeAll(() => {
     const key = S3Key.parse(Object.values(raw)[0]).Properties.Code.S3Key;
     return join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
   };
-  assetDirs = {
-    webhook: assetOf('webhook'),
-    'poll-salesforce': assetOf('poll-salesforce'),
-    'poll-hubspot': assetOf('poll-hubspot'),
-    ingest: assetOf('ingest'),
-    'write-salesforce': assetOf('write-salesforce'),
-    'write-hubspot': assetOf('write-hubspot'),
-  };
+  assetDirs = allOf(assetOf);
 });
 
 // --- tests --------------------------------------------------------------------------------
@@ -236,12 +253,37 @@ describe('cdk.json', () => {
 describe('readConfig', () => {
   const read = (context: Record<string, unknown>) => readConfig(new App({ context }).node);
 
-  it('defaults to dev polling every minute without alarms', () => {
+  it('defaults to dev polling every minute, a daily report, reconcile every 6 hours, without alarm email', () => {
     const config = read({});
     expect(config.stage).toBe('dev');
     expect(config.pollRate.toMinutes()).toBe(1);
     expect(config.alarmEmail).toBeUndefined();
     expect(config.webhookBaseUrl).toBeUndefined();
+    expect(config.credentialsSecretName).toBe('fieldsync/dev/credentials');
+    expect(config.reportRate.toHours()).toBe(24);
+    expect(config.reconcileRate.toHours()).toBe(6);
+    expect(config.reserveReconcileConcurrency).toBe(true);
+  });
+
+  it('reads the job rates, the secret name and the reconcile reservation from context', () => {
+    const config = read({
+      stage: 'prod',
+      reportRateHours: '12',
+      reconcileRateHours: 3,
+      credentialsSecretName: 'acme/fieldsync',
+      reserveReconcileConcurrency: 'false',
+    });
+    expect(config.reportRate.toHours()).toBe(12);
+    expect(config.reconcileRate.toHours()).toBe(3);
+    expect(config.credentialsSecretName).toBe('acme/fieldsync');
+    expect(config.reserveReconcileConcurrency).toBe(false);
+    expect(read({ stage: 'prod' }).credentialsSecretName).toBe('fieldsync/prod/credentials');
+  });
+
+  it('documents every key it reads, and cdk.json sets only known fieldsync keys', () => {
+    const ours = Object.keys(cdkJson.context).filter((k) => !k.startsWith('@aws-cdk'));
+    for (const key of ours) expect(CONTEXT_KEYS).toContain(key);
+    expect(cdkJson.context).toMatchObject({ reportRateHours: 24, reconcileRateHours: 6 });
   });
 
   it('accepts command-line strings', () => {
@@ -268,34 +310,45 @@ describe('readConfig', () => {
     { webhookBaseUrl: 'http://hooks.example.com' },
     { webhookBaseUrl: 'hooks.example.com' },
     { webhookBaseUrl: 'https://hooks.example.com/?k=v' },
+    { reportRateHours: '0' },
+    { reconcileRateHours: 'often' },
+    { credentialsSecretName: 'has space' },
+    { reserveReconcileConcurrency: 'maybe' },
   ])('rejects %o', (context) => {
     expect(() => read(context)).toThrow(ContextError);
   });
 });
 
 describe('resources', () => {
-  it('has one table, ten queues, one secret, six functions, five SQS event sources, two schedules, one HTTP API', () => {
+  it('has one table, ten queues, eight functions, five SQS event sources, four schedules, one HTTP API, no secret', () => {
     dev.resourceCountIs('AWS::DynamoDB::Table', 1);
     // ingest, a write and a notice queue per system, each with its DLQ
     dev.resourceCountIs('AWS::SQS::Queue', 10);
-    dev.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    dev.resourceCountIs('AWS::Lambda::Function', 6);
+    // The credentials secret is the user's (fieldsync secrets set), referenced by name.
+    dev.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    // webhook, 2 pollers, ingest, 2 writers, report, reconcile
+    dev.resourceCountIs('AWS::Lambda::Function', 8);
     dev.resourceCountIs('AWS::Lambda::EventSourceMapping', 5);
-    dev.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    // 2 pollers, report, reconcile
+    dev.resourceCountIs('AWS::Scheduler::Schedule', 4);
     // one per function plus the API's access logs
-    dev.resourceCountIs('AWS::Logs::LogGroup', 7);
+    dev.resourceCountIs('AWS::Logs::LogGroup', 9);
     dev.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     dev.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
     dev.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
     dev.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
   });
 
-  it('outputs the table name, queue URLs and secret ARN', () => {
+  it('outputs the table name, queue URLs and the credentials secret name', () => {
     dev.hasOutput('TableName', { Value: { Ref: tableId } });
     dev.hasOutput('IngestQueueUrl', { Value: { Ref: queues.ingest } });
     dev.hasOutput('SalesforceWriteQueueUrl', { Value: { Ref: queues.salesforce } });
     dev.hasOutput('HubspotWriteQueueUrl', { Value: { Ref: queues.hubspot } });
-    dev.hasOutput('CredentialsSecretArn', { Value: { Ref: secretId } });
+    dev.hasOutput('CredentialsSecretName', {
+      Value: 'fieldsync/dev/credentials',
+      Description: Match.stringLikeRegexp('fieldsync secrets set <salesforce\\|hubspot> --stage dev'),
+    });
+    prod.hasOutput('CredentialsSecretName', { Value: 'fieldsync/prod/credentials' });
   });
 
   it('outputs the webhook URLs on the API endpoint, or on webhookBaseUrl when set', () => {
@@ -342,17 +395,28 @@ describe('table', () => {
       UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
     });
-    prod.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
   });
 
-  it('creates the credentials secret with empty values in the shape the handlers read', () => {
-    dev.hasResourceProperties('AWS::SecretsManager::Secret', {
-      SecretString: Match.serializedJson({
-        SALESFORCE_INSTANCE_URL: '',
-        SALESFORCE_ACCESS_TOKEN: '',
-        HUBSPOT_ACCESS_TOKEN: '',
-      }),
-    });
+  it('passes the credentials secret to the functions as the partial ARN of fieldsync/<stage>/credentials', () => {
+    const partialArn = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':secret:fieldsync/dev/credentials',
+        ],
+      ],
+    };
+    for (const f of ['webhook', ...POLLERS, ...WRITERS, 'reconcile'] as const)
+      expect(fns[f].env.CREDENTIALS_SECRET_ARN).toEqual(partialArn);
+    expect(JSON.stringify(functionInfo(prod, 'webhook').env.CREDENTIALS_SECRET_ARN)).toContain(
+      ':secret:fieldsync/prod/credentials"',
+    );
   });
 });
 
@@ -438,19 +502,19 @@ describe('functions', () => {
           }),
         },
       },
-      6,
+      8,
     );
-    // six function log groups and the API's access logs
-    dev.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 7);
+    // eight function log groups and the API's access logs
+    dev.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 9);
     prod.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Environment: { Variables: Match.objectLike({ LOG_LEVEL: 'INFO' }) } },
-      6,
+      8,
     );
   });
 
   it('are bundled as minified ESM with source maps and a createRequire banner', () => {
-    expect(new Set(Object.values(assetDirs)).size).toBe(6);
+    expect(new Set(Object.values(assetDirs)).size).toBe(8);
     for (const dir of Object.values(assetDirs)) {
       const bundle = readFileSync(join(dir, 'index.mjs'), 'utf8');
       expect(bundle.startsWith("import { createRequire } from 'node:module';")).toBe(true);
@@ -461,7 +525,7 @@ describe('functions', () => {
 
   it('keep SaaS clients out of the webhook bundle', () => {
     const SourceMap = z.object({ sources: z.array(z.string()) });
-    const contents = (file: (typeof ALL_FUNCTIONS)[number]) => {
+    const contents = (file: FunctionFile) => {
       const bundle = readFileSync(join(assetDirs[file], 'index.mjs'), 'utf8');
       const { sources } = SourceMap.parse(
         JSON.parse(readFileSync(join(assetDirs[file], 'index.mjs.map'), 'utf8')),
@@ -486,6 +550,11 @@ describe('functions', () => {
     expect(webhook.jsforce).toBe(false);
     expect(webhook.hubspot).toBe(false);
     expect(webhook.bundle.length).toBeLessThan(sf.bundle.length / 2);
+    // The report reads the table only; reconcile reads both systems.
+    const report = contents('report');
+    expect(report.jsforce || report.hubspot).toBe(false);
+    const reconcile = contents('reconcile');
+    expect(reconcile.jsforce && reconcile.hubspot).toBe(true);
   });
 
   it('give the webhook function a short timeout and modest memory', () => {
@@ -499,7 +568,7 @@ describe('functions', () => {
 
   it('get exactly the env vars of the handler contract', () => {
     const tableRef = { Ref: tableId };
-    const secretRef = { Ref: secretId };
+    const secretRef = fns.webhook.env.CREDENTIALS_SECRET_ARN;
     const fixed = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'LOG_LEVEL', 'NODE_OPTIONS'];
     const keys = (f: FunctionInfo) =>
       Object.keys(f.env)
@@ -548,6 +617,14 @@ describe('functions', () => {
       CREDENTIALS_SECRET_ARN: secretRef,
       NOTICE_QUEUE_URL_SALESFORCE: { Ref: notices.salesforce },
       NOTICE_QUEUE_URL_HUBSPOT: { Ref: notices.hubspot },
+    });
+    // The report reads the table; reconcile reads the systems and queues repairs to ingest, like a poller.
+    expect(keys(fns.report)).toEqual(['TABLE_NAME']);
+    expect(keys(fns.reconcile)).toEqual(['CREDENTIALS_SECRET_ARN', 'INGEST_QUEUE_URL', 'TABLE_NAME']);
+    expect(fns.reconcile.env).toMatchObject({
+      TABLE_NAME: tableRef,
+      INGEST_QUEUE_URL: { Ref: queues.ingest },
+      CREDENTIALS_SECRET_ARN: secretRef,
     });
   });
 
@@ -696,21 +773,121 @@ describe('schedules', () => {
     prod.resourcePropertiesCountIs('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(5 minutes)' }, 2);
   });
 
-  it('use roles that can invoke only the pollers', () => {
-    const schedulerPolicies = Object.values(dev.findResources('AWS::IAM::Policy'))
-      .map((p) => Policy.parse(p).Properties)
-      .filter((p) => !Object.values(fns).some((f) => p.Roles.some((r) => r.Ref === f.roleId)));
-    expect(schedulerPolicies).toHaveLength(2);
-    const statements = schedulerPolicies.flatMap((p) => p.PolicyDocument.Statement);
-    expect(new Set(actionsOf(statements))).toEqual(new Set(['lambda:InvokeFunction']));
-    const resources = JSON.stringify(statements.map((s) => s.Resource));
-    for (const other of ['webhook', 'ingest', ...WRITERS] as const)
-      expect(resources).not.toContain(fns[other].logicalId);
+  it('run the report daily and reconcile every 6 hours by default, without retries, at the configured rates', () => {
+    for (const [job, rate] of [
+      ['report', 'rate(1 day)'],
+      ['reconcile', 'rate(6 hours)'],
+    ] as const) {
+      dev.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: rate,
+        State: 'ENABLED',
+        Target: Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fns[job].logicalId, 'Arn'] },
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 0 }),
+        }),
+      });
+    }
+    // prod: reportRate 12 hours, reconcileRate 2 hours (beforeAll).
+    for (const [job, rate] of [
+      ['report', 'rate(12 hours)'],
+      ['reconcile', 'rate(2 hours)'],
+    ] as const) {
+      prod.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: rate,
+        Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [functionInfo(prod, job).logicalId, 'Arn'] } }),
+      });
+    }
+  });
+
+  it('give each schedule its own role, assumable by the scheduler of this account only, that invokes its target only', () => {
+    const schedules = Object.values(dev.findResources('AWS::Scheduler::Schedule')).map((s) =>
+      z.object({ Properties: z.object({ Target: z.object({ Arn: GetAtt, RoleArn: GetAtt }) }) }).parse(s),
+    );
+    expect(schedules).toHaveLength(4);
+    const roles = dev.findResources('AWS::IAM::Role');
+    const policies = Object.values(dev.findResources('AWS::IAM::Policy')).map(
+      (p) => Policy.parse(p).Properties,
+    );
+    const targets = new Set<string>();
+    for (const schedule of schedules) {
+      const target = schedule.Properties.Target.Arn['Fn::GetAtt'][0];
+      const roleId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0];
+      targets.add(target);
+      expect(roles[roleId]).toMatchObject({
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Statement: [
+              {
+                Action: 'sts:AssumeRole',
+                Principal: { Service: 'scheduler.amazonaws.com' },
+                Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+              },
+            ],
+          },
+        },
+      });
+      const statements = policies
+        .filter((p) => p.Roles.some((r) => r.Ref === roleId))
+        .flatMap((p) => p.PolicyDocument.Statement);
+      expect(new Set(actionsOf(statements))).toEqual(new Set(['lambda:InvokeFunction']));
+      const resources = JSON.stringify(statements.map((st) => st.Resource));
+      expect(resources).toContain(`"${target}"`);
+      for (const other of Object.values(fns).filter((f) => f.logicalId !== target))
+        expect(resources).not.toContain(`"${other.logicalId}"`);
+    }
+    expect(targets).toEqual(new Set([...POLLERS, ...JOBS].map((f) => fns[f].logicalId)));
+  });
+});
+
+describe('scheduled jobs', () => {
+  it('run up to 15 minutes each, with no Lambda retries of a failed run', () => {
+    for (const job of JOBS) {
+      expect(fns[job].timeout).toBe(JOB_TIMEOUT.toSeconds());
+      dev.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fns[job].logicalId },
+        MaximumRetryAttempts: 0,
+      });
+    }
+    expect(JOB_TIMEOUT.toMinutes()).toBe(15);
+  });
+
+  it('reserve exactly one concurrent execution for reconcile (SaaS rate limits), unless told not to', () => {
+    dev.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'fieldsync reconcile',
+      ReservedConcurrentExecutions: 1,
+    });
+    dev.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { ReservedConcurrentExecutions: Match.anyValue() },
+      1,
+    );
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'unreserved');
+    new Fieldsync(stack, 'F', {
+      stage: 'dev',
+      pollRate: Duration.minutes(1),
+      reserveReconcileConcurrency: false,
+    });
+    Template.fromStack(stack).resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { ReservedConcurrentExecutions: Match.anyValue() },
+      0,
+    );
+  });
+
+  it('refuse job rates under an hour or not in whole minutes', () => {
+    const make = (props: { reportRate?: Duration; reconcileRate?: Duration }) => () =>
+      new Fieldsync(new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'bad'), 'F', {
+        stage: 'dev',
+        pollRate: Duration.minutes(1),
+        ...props,
+      });
+    expect(make({ reconcileRate: Duration.minutes(30) })).toThrow(JobRateError);
+    expect(make({ reportRate: Duration.seconds(3630) })).toThrow(/reportRate must be whole minutes/);
   });
 });
 
 describe('IAM least privilege', () => {
-  it('grants no wildcard actions, and resource * only for X-Ray', () => {
+  it('grants no wildcard actions to any function, and resource * only for X-Ray', () => {
     for (const f of Object.values(fns)) {
       expect(actionsOf(f.statements).filter((a) => a.includes('*'))).toEqual([]);
       for (const s of f.statements.filter((st) => st.Resource === '*')) {
@@ -719,42 +896,152 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('grants item-level table access only: no Scan, no streams, no table admin', () => {
-    for (const f of Object.values(fns)) {
-      expect(new Set(actionsOn(f.statements, tableId))).toEqual(new Set(TABLE_ACTIONS.readWrite));
+  it('grants item-level table access only on the sync path: no Scan, no streams, no table admin', () => {
+    for (const f of SYNC_FUNCTIONS) {
+      expect(new Set(actionsOn(fns[f].statements, tableId))).toEqual(new Set(TABLE_ACTIONS.readWrite));
     }
   });
 
-  it('keeps the ingest function away from the credentials secret', () => {
-    expect(actionsOn(fns.ingest.statements, secretId)).toEqual([]);
-    expect(actionsOf(fns.ingest.statements).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
-    expect(actionsOn(fns.webhook.statements, secretId).sort()).toEqual([
+  it('adds Scan for the report (reads only) and reconcile (which also audits drift), and for no other function', () => {
+    expect(new Set(actionsOn(fns.report.statements, tableId))).toEqual(
+      new Set([...TABLE_ACTIONS.read, 'dynamodb:Scan']),
+    );
+    expect(new Set(actionsOn(fns.reconcile.statements, tableId))).toEqual(
+      new Set([...TABLE_ACTIONS.readWrite, 'dynamodb:Scan']),
+    );
+    expect(new Set(TABLE_ACTIONS.readWithScan)).toEqual(new Set([...TABLE_ACTIONS.read, 'dynamodb:Scan']));
+    const scanners = ALL_FUNCTIONS.filter((f) => actionsOf(fns[f].statements).includes('dynamodb:Scan'));
+    expect(scanners).toEqual(['report', 'reconcile']);
+  });
+
+  it('never grants a `*` action on the table or any queue, to any function, with or without a customer key', () => {
+    for (const template of [dev, prod, cmk]) {
+      const ids = [
+        ...Object.keys(template.findResources('AWS::DynamoDB::Table')),
+        ...Object.keys(template.findResources('AWS::SQS::Queue')),
+      ];
+      expect(ids).toHaveLength(11);
+      for (const file of ALL_FUNCTIONS) {
+        const { statements } = functionInfo(template, file);
+        for (const id of ids) expect(actionsOn(statements, id).filter((a) => a.includes('*'))).toEqual([]);
+      }
+    }
+  });
+
+  it('keeps ingest and the report away from the credentials secret, and lets the webhook function only read it', () => {
+    for (const f of ['ingest', 'report'] as const) {
+      expect(actionsOnSecret(fns[f].statements)).toEqual([]);
+      expect(actionsOf(fns[f].statements).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    }
+    expect(actionsOnSecret(fns.webhook.statements).sort()).toEqual([
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
     ]);
   });
 
-  it('lets pollers and writers write refreshed tokens to the credentials secret, and no other secret', () => {
-    for (const f of [...POLLERS, ...WRITERS] as const) {
+  it('lets pollers, writers and reconcile put refreshed tokens (PutSecretValue only, never UpdateSecret) into the credentials secret alone', () => {
+    for (const f of [...POLLERS, ...WRITERS, 'reconcile'] as const) {
       const { statements } = fns[f];
-      expect(actionsOn(statements, secretId)).toEqual(
-        expect.arrayContaining([
-          'secretsmanager:DescribeSecret',
-          'secretsmanager:GetSecretValue',
-          'secretsmanager:PutSecretValue',
-        ]),
-      );
+      expect(actionsOnSecret(statements).sort()).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ]);
       // Every secretsmanager: action is on the credentials secret alone.
-      for (const s of statements.filter((st) =>
+      const secretStatements = statements.filter((st) =>
         actionsOf([st]).some((a) => a.startsWith('secretsmanager:')),
-      )) {
-        expect(JSON.stringify(s.Resource)).toBe(JSON.stringify({ Ref: secretId }));
+      );
+      expect(secretStatements.length).toBeGreaterThan(0);
+      for (const st of secretStatements) {
+        expect(JSON.stringify(st.Resource)).toContain(SECRET_ARN_TAIL);
+        expect(JSON.stringify(st.Resource).match(/:secret:/g)).toHaveLength(1);
       }
     }
-    for (const f of ['webhook', 'ingest'] as const) {
-      expect(actionsOf(fns[f].statements)).not.toContain('secretsmanager:PutSecretValue');
+    for (const f of ALL_FUNCTIONS)
       expect(actionsOf(fns[f].statements)).not.toContain('secretsmanager:UpdateSecret');
+    for (const f of ['webhook', 'ingest', 'report'] as const)
+      expect(actionsOf(fns[f].statements)).not.toContain('secretsmanager:PutSecretValue');
+  });
+
+  it('with a customer managed key, lets secret readers decrypt and token writers also generate data keys, through Secrets Manager only', () => {
+    const keyId = logicalIdOf(cmk, 'AWS::KMS::Key', 'Key');
+    const viaSecretsManager = (statements: Statement[]) =>
+      statements.filter((st) => JSON.stringify(st.Condition ?? {}).includes('"kms:ViaService":{"Fn::Join"'));
+    // Writing a new secret version under the key: in the function's own policy.
+    for (const f of [...POLLERS, ...WRITERS, 'reconcile'] as const) {
+      const st = viaSecretsManager(functionInfo(cmk, f).statements);
+      expect(actionsOf(st)).toEqual(['kms:GenerateDataKey']);
+      for (const s of st) expect(s.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     }
+    for (const f of ['webhook', 'ingest', 'report'] as const)
+      expect(viaSecretsManager(functionInfo(cmk, f).statements)).toEqual([]);
+    // Reading it (CDK's grantRead): kms:Decrypt in the key policy, for the roles that read the secret.
+    const KeyPolicy = z.object({
+      Properties: z.object({
+        KeyPolicy: z.object({
+          Statement: z.array(Statement.extend({ Principal: z.unknown().optional() })),
+        }),
+      }),
+    });
+    const keyPolicy = KeyPolicy.parse(cmk.findResources('AWS::KMS::Key')[keyId]).Properties.KeyPolicy
+      .Statement;
+    const decryptors = viaSecretsManager(keyPolicy).map((st) => {
+      expect(actionsOf([st])).toEqual(['kms:Decrypt']);
+      return JSON.stringify(st.Principal);
+    });
+    // (minimizePolicies merges them into one statement with several principals)
+    const principals = decryptors.join(' ');
+    for (const f of ['webhook', ...POLLERS, ...WRITERS, 'reconcile'] as const)
+      expect(principals).toContain(`"${functionInfo(cmk, f).roleId}"`);
+    for (const f of ['ingest', 'report'] as const)
+      expect(principals).not.toContain(`"${functionInfo(cmk, f).roleId}"`);
+  });
+
+  it('give every function its own role without managed policies, writing logs to its own log group only', () => {
+    const roles = dev.findResources('AWS::IAM::Role');
+    for (const f of ALL_FUNCTIONS) {
+      const { roleId, statements } = fns[f];
+      expect(roles[roleId]).toMatchObject({
+        Properties: {
+          AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'lambda.amazonaws.com' } }] },
+        },
+      });
+      expect(roles[roleId]).not.toMatchObject({ Properties: { ManagedPolicyArns: Match.anyValue() } });
+      const raw = dev.findResources('AWS::Lambda::Function')[fns[f].logicalId];
+      const logGroup = z
+        .object({ Properties: z.object({ LoggingConfig: z.object({ LogGroup: Ref }) }) })
+        .parse(raw).Properties.LoggingConfig.LogGroup.Ref;
+      const logStatements = statements.filter((st) => actionsOf([st]).some((a) => a.startsWith('logs:')));
+      expect(new Set(actionsOf(logStatements))).toEqual(
+        new Set(['logs:CreateLogStream', 'logs:PutLogEvents']),
+      );
+      for (const st of logStatements) expect(st.Resource).toEqual({ 'Fn::GetAtt': [logGroup, 'Arn'] });
+    }
+  });
+
+  it('keeps the X-Ray permissions in a policy of their own, the only statement on resource `*`', () => {
+    const xrayOnly = [{ Effect: 'Allow', Action: [...XRAY_ACTIONS].sort(), Resource: '*' }];
+    const sorted = (statements: Statement[]) =>
+      statements.map((st) => ({ Effect: st.Effect, Action: actionsOf([st]).sort(), Resource: st.Resource }));
+    const xray = Object.entries(dev.findResources('AWS::IAM::Policy')).filter(([id]) => id.includes('XRay'));
+    expect(xray).toHaveLength(8);
+    for (const [, p] of xray)
+      expect(sorted(Policy.parse(p).Properties.PolicyDocument.Statement)).toEqual(xrayOnly);
+    for (const f of ALL_FUNCTIONS)
+      expect(sorted(fns[f].statements.filter((st) => st.Resource === '*'))).toEqual(xrayOnly);
+  });
+
+  it('lets reconcile only send to the ingest queue, never touch the write or notice queues', () => {
+    const { statements } = fns.reconcile;
+    expect(actionsOn(statements, queues.ingest)).toContain('sqs:SendMessage');
+    expect(actionsOn(statements, queues.ingest)).not.toContain('sqs:ReceiveMessage');
+    expect(actionsOn(statements, queues.ingest)).not.toContain('sqs:DeleteMessage');
+    for (const id of [queues.salesforce, queues.hubspot, ...Object.values(notices)])
+      expect(actionsOn(statements, id)).toEqual([]);
+    expect(new Set(actionsOf(statements).filter((a) => a.startsWith('sqs:')))).toEqual(
+      new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']),
+    );
+    expect(actionsOf(fns.report.statements).filter((a) => a.startsWith('sqs:'))).toEqual([]);
   });
 
   it('lets pollers only send to the ingest queue and never touch write queues', () => {
@@ -842,6 +1129,33 @@ describe('dashboard', () => {
     }
   });
 
+  it('graphs echoes suppressed, cursor lag, API budget left, end-to-end lag p50/p99, drift and repairs', () => {
+    const body = dashboardBody(dev);
+    const metric = (name: string, system?: string) =>
+      system
+        ? `["${NAMESPACE}","${name}","service","fieldsync","system","${system}",`
+        : `["${NAMESPACE}","${name}","service","fieldsync",{`;
+    expect(body).toContain(metric('EchoesSuppressed'));
+    expect(body).not.toContain('"EchoesSuppressed","service","fieldsync","system"');
+    for (const system of ['salesforce', 'hubspot']) {
+      expect(body).toContain(
+        `${metric('CursorLagSeconds', system)}{"label":"CursorLagSeconds ${system}","stat":"Maximum"}`,
+      );
+      expect(body).toContain(
+        `${metric('ApiBudgetLeftPercent', system)}{"label":"ApiBudgetLeftPercent ${system}","stat":"Minimum"}`,
+      );
+      for (const stat of ['p50', 'p99'])
+        expect(body).toContain(
+          `${metric('EndToEndLagMs', system)}{"label":"${system} ${stat}","stat":"${stat}"}`,
+        );
+      expect(body).toContain(metric('DriftFound', system));
+      expect(body).toContain(metric('RepairsQueued', system));
+    }
+    // The alarm thresholds drawn on the lag and budget graphs.
+    expect(body).toContain('"annotations":{"horizontal":[{"value":900,"label":"alarm","yAxis":"left"}]}');
+    expect(body).toContain('"annotations":{"horizontal":[{"value":10,"label":"alarm","yAxis":"left"}]}');
+  });
+
   it('graphs the depth of every queue and DLQ, and Lambda errors and duration of every function', () => {
     const body = dashboardBody(dev);
     const queueIds = Object.keys(dev.findResources('AWS::SQS::Queue'));
@@ -864,8 +1178,9 @@ describe('alarms', () => {
     dev.resourceCountIs('AWS::SNS::Topic', 0);
     prod.resourceCountIs('AWS::SNS::Topic', 1);
     prod.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    // 5 DLQs + 2 systems' sync errors + 6 functions' error rate + the ingest backlog.
-    for (const t of [dev, prod]) t.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+    // 5 DLQs + 2 systems' sync errors + 6 sync functions' error rate + the ingest backlog
+    // + 2 failed-job alarms + per system: cursor lag, API budget, drift.
+    for (const t of [dev, prod]) t.resourceCountIs('AWS::CloudWatch::Alarm', ALARM_COUNT);
   });
 
   it('alarm on any message in each of the 5 DLQs', () => {
@@ -928,8 +1243,94 @@ describe('alarms', () => {
         a.Metrics.flatMap((q) => (q.MetricStat ? [JSON.stringify(q.MetricStat.Metric)] : [])),
       ),
     );
-    for (const f of Object.values(fns)) {
-      expect([...functionsCovered].some((m) => m.includes(`"Ref":"${f.logicalId}"`))).toBe(true);
+    for (const f of SYNC_FUNCTIONS) {
+      expect([...functionsCovered].some((m) => m.includes(`"Ref":"${fns[f].logicalId}"`))).toBe(true);
+    }
+  });
+
+  it('alarm on any failed report or reconcile run (one run a day or a few: a rate over periods would never fire)', () => {
+    for (const job of JOBS) {
+      dev.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fns[job].logicalId } }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+    dev.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Errors' }, 2);
+  });
+
+  it('alarm when a cursor trails by over 15 minutes for 3 periods, or its poller stops reporting', () => {
+    for (const system of ['salesforce', 'hubspot']) {
+      dev.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: NAMESPACE,
+        MetricName: 'CursorLagSeconds',
+        Dimensions: [
+          { Name: 'service', Value: 'fieldsync' },
+          { Name: 'system', Value: system },
+        ],
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 3,
+        Threshold: 900,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    }
+    // Polling every 5 minutes (prod here): still 15 minutes, periods of 2 intervals so each holds a point.
+    prod.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { MetricName: 'CursorLagSeconds', Threshold: 900, Period: 600, EvaluationPeriods: 3 },
+      2,
+    );
+    expect(cursorLagAlarm(Duration.minutes(30))).toEqual({
+      threshold: Duration.minutes(90),
+      period: Duration.minutes(60),
+    });
+  });
+
+  it('alarm when the minimum API budget left stays under 10 % for 3 periods', () => {
+    for (const system of ['salesforce', 'hubspot']) {
+      dev.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: NAMESPACE,
+        MetricName: 'ApiBudgetLeftPercent',
+        Dimensions: [
+          { Name: 'service', Value: 'fieldsync' },
+          { Name: 'system', Value: system },
+        ],
+        Statistic: 'Minimum',
+        Period: 300,
+        EvaluationPeriods: 3,
+        Threshold: 10,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+    dev.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'ApiBudgetLeftPercent' }, 2);
+  });
+
+  it('alarm (informational) on any drift reconcile found, per system, over an hour', () => {
+    for (const system of ['salesforce', 'hubspot']) {
+      dev.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmDescription: Match.stringLikeRegexp('^fieldsync \\(informational\\)'),
+        Namespace: NAMESPACE,
+        MetricName: 'DriftFound',
+        Dimensions: [
+          { Name: 'service', Value: 'fieldsync' },
+          { Name: 'system', Value: system },
+        ],
+        Statistic: 'Sum',
+        Period: 3600,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
     }
   });
 
@@ -949,12 +1350,12 @@ describe('alarms', () => {
     const prodAlarms = Object.values(prod.findResources('AWS::CloudWatch::Alarm')).map(
       (a) => AlarmActions.parse(a).Properties,
     );
-    expect(prodAlarms).toHaveLength(14);
+    expect(prodAlarms).toHaveLength(ALARM_COUNT);
     for (const a of prodAlarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
     const devAlarms = Object.values(dev.findResources('AWS::CloudWatch::Alarm')).map(
       (a) => AlarmActions.parse(a).Properties,
     );
-    expect(devAlarms).toHaveLength(14);
+    expect(devAlarms).toHaveLength(ALARM_COUNT);
     for (const a of devAlarms) {
       expect(a.AlarmActions).toBeUndefined();
       expect(a.OKActions).toBeUndefined();
@@ -962,8 +1363,68 @@ describe('alarms', () => {
   });
 });
 
+describe('Logs Insights saved queries', () => {
+  const QueryDefinition = z.object({
+    Properties: z.object({
+      Name: z.string(),
+      QueryString: z.string(),
+      LogGroupNames: z.array(Ref),
+    }),
+  });
+  const queries = (template: Template) =>
+    Object.values(template.findResources('AWS::Logs::QueryDefinition')).map(
+      (q) => QueryDefinition.parse(q).Properties,
+    );
+  const functionLogGroups = () =>
+    new Set(
+      ALL_FUNCTIONS.map(
+        (f) =>
+          z
+            .object({ Properties: z.object({ LoggingConfig: z.object({ LogGroup: Ref }) }) })
+            .parse(dev.findResources('AWS::Lambda::Function')[fns[f].logicalId]).Properties.LoggingConfig
+            .LogGroup.Ref,
+      ),
+    );
+
+  it('are two, per stage, over the log groups of all eight functions', () => {
+    dev.resourceCountIs('AWS::Logs::QueryDefinition', 2);
+    for (const q of queries(dev)) {
+      expect(q.Name.startsWith('fieldsync-dev/')).toBe(true);
+      // CloudFormation refuses ':' and '*' in query names.
+      expect(q.Name).not.toMatch(/[:*]/);
+      expect(new Set(q.LogGroupNames.map((r) => r.Ref))).toEqual(functionLogGroups());
+    }
+    expect(queries(prod).every((q) => q.Name.startsWith('fieldsync-prod/'))).toBe(true);
+  });
+
+  it('save "history of one record": decision and error lines of one canonicalId (a placeholder to replace), by @timestamp', () => {
+    const q = queries(dev).find((x) => x.Name.includes('History of one record'));
+    expect(q?.Name).toBe(`fieldsync-dev/History of one record (replace ${CANONICAL_ID_PLACEHOLDER})`);
+    const lines = (q?.QueryString ?? '').split('\n');
+    // Comment lines first (Logs Insights ignores `#` lines), telling the user what to replace.
+    expect(lines[0]).toMatch(new RegExp(`^# .*replace ${CANONICAL_ID_PLACEHOLDER}`));
+    const query = lines.filter((l) => !l.startsWith('#'));
+    expect(query).toEqual([
+      'fields @timestamp, message, object, field, reason, source, system, recordId, vendorCode, fields',
+      `| filter canonicalId = '${CANONICAL_ID_PLACEHOLDER}'`,
+      '| sort @timestamp asc',
+      '| limit 10000',
+    ]);
+  });
+
+  it('save "errors by vendor code": sync error lines counted by system and vendorCode', () => {
+    const q = queries(dev).find((x) => x.Name === 'fieldsync-dev/Errors by vendor code');
+    const query = (q?.QueryString ?? '').split('\n').filter((l) => !l.startsWith('#'));
+    expect(query).toEqual([
+      "filter message = 'sync error'",
+      '| stats count(*) as errors by system, vendorCode',
+      '| sort errors desc',
+    ]);
+  });
+});
+
 describe('Fieldsync construct with a customer managed key', () => {
-  it('encrypts table, queues and secret with the key and grants the functions its use', () => {
+  it('encrypts table and queues with the key and grants the functions its use', () => {
     const keyId = logicalIdOf(cmk, 'AWS::KMS::Key', 'Key');
     cmk.hasResourceProperties('AWS::DynamoDB::Table', {
       SSESpecification: {
@@ -977,7 +1438,6 @@ describe('Fieldsync construct with a customer managed key', () => {
       { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } },
       10,
     );
-    cmk.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
     for (const file of ALL_FUNCTIONS) {
       expect(actionsOn(functionInfo(cmk, file).statements, keyId)).toContain('kms:Decrypt');
     }

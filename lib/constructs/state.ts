@@ -1,7 +1,7 @@
-import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { pascal, perSystem, type Stage, type SystemName } from './systems.ts';
@@ -10,15 +10,13 @@ import { pascal, perSystem, type Stage, type SystemName } from './systems.ts';
 export const MAX_RECEIVE_COUNT = 5;
 
 /**
- * Shape of the credentials secret: a flat JSON map of the same names the local runner reads
- * from the environment (runtime/credentials.ts). Created with empty values; the user fills it
- * in (console or `aws secretsmanager put-secret-value`).
+ * The credentials secret the functions read when none is named: one per stage, the name
+ * `fieldsync secrets set <system> --stage <stage>` writes (local/commands/secrets.ts). A flat JSON
+ * map of the names the local runner reads from the environment (runtime/credentials.ts).
  */
-export const CREDENTIALS_PLACEHOLDER: Readonly<Record<string, string>> = {
-  SALESFORCE_INSTANCE_URL: '',
-  SALESFORCE_ACCESS_TOKEN: '',
-  HUBSPOT_ACCESS_TOKEN: '',
-};
+export function defaultCredentialsSecretName(stage: Stage): string {
+  return `fieldsync/${stage}/credentials`;
+}
 
 export interface FieldsyncStateProps {
   readonly stage: Stage;
@@ -33,11 +31,16 @@ export interface FieldsyncStateProps {
    * timeout is six times this one, for the same reason.
    */
   readonly pollerTimeout: Duration;
-  /** Customer managed key for table, queues and secret; AWS-managed encryption when absent. */
+  /** Customer managed key for table and queues (and the secret, if it was created with it); AWS-managed encryption when absent. */
   readonly encryptionKey?: IKey;
+  /** Name of the credentials secret; default `fieldsync/<stage>/credentials`. */
+  readonly credentialsSecretName?: string;
 }
 
-/** Stateful half of fieldsync: the table, the queues with their DLQs, the credentials secret. */
+/**
+ * Stateful half of fieldsync: the table, the queues with their DLQs, and a reference to the
+ * credentials secret (which the user creates before the first deploy, so it is not a resource here).
+ */
 export class FieldsyncState extends Construct {
   readonly table: Table;
   readonly ingestQueue: Queue;
@@ -46,13 +49,18 @@ export class FieldsyncState extends Construct {
   readonly noticeQueues: Record<SystemName, Queue>;
   /** Every DLQ, keyed by the id of the queue it serves ('Ingest', 'SalesforceWrite', 'SalesforceNotice', ...). */
   readonly deadLetterQueues: Record<string, Queue>;
-  readonly credentialsSecret: Secret;
+  /** The secret by name (grants cover its `-??????` suffix); not created by the stack. */
+  readonly credentialsSecret: ISecret;
+  readonly credentialsSecretName: string;
+  /** The customer managed key everything here is encrypted with, when one was given. */
+  readonly encryptionKey: IKey | undefined;
 
   constructor(scope: Construct, id: string, props: FieldsyncStateProps) {
     super(scope, id);
     const prod = props.stage === 'prod';
     const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const key = props.encryptionKey;
+    this.encryptionKey = key;
 
     this.table = new Table(this, 'Table', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
@@ -97,13 +105,18 @@ export class FieldsyncState extends Construct {
     this.noticeQueues = perSystem((system) => queueWithDlq(`${pascal(system)}Notice`, props.pollerTimeout));
     this.deadLetterQueues = deadLetterQueues;
 
-    // The placeholder holds no secret material. CloudFormation rewrites the value only when
-    // this template value changes, so keep it stable or a deploy resets the user's credentials.
-    this.credentialsSecret = new Secret(this, 'Credentials', {
-      description: 'fieldsync SaaS credentials (JSON). Fill in after the first deploy.',
-      secretStringValue: SecretValue.unsafePlainText(JSON.stringify(CREDENTIALS_PLACEHOLDER)),
+    // Referenced, not created: the user writes it first (`fieldsync secrets set`), so a deploy finds
+    // the credentials in place, never resets them, and tearing a stage down leaves them alone.
+    this.credentialsSecretName = props.credentialsSecretName ?? defaultCredentialsSecretName(props.stage);
+    this.credentialsSecret = Secret.fromSecretAttributes(this, 'Credentials', {
+      // A partial ARN (no random suffix): the functions use it as SecretId, grants add `-??????`.
+      secretPartialArn: Stack.of(this).formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: this.credentialsSecretName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
       ...(key ? { encryptionKey: key } : {}),
-      removalPolicy,
     });
   }
 }

@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import type { FieldsyncState } from './state.ts';
-import { type LogLevel, type SqsBatching, SyncFunction } from './sync-function.ts';
+import { type LogLevel, type SqsBatching, SyncFunction, type SyncFunctionProps } from './sync-function.ts';
 import {
   noticeQueueEnvName,
   pascal,
@@ -21,6 +23,17 @@ export const CONSUMER_TIMEOUT = Duration.seconds(60);
 export const POLLER_TIMEOUT = Duration.minutes(2);
 /** The webhook function verifies, claims event ids and queues notices; SaaS senders expect an answer in seconds. */
 export const WEBHOOK_TIMEOUT = Duration.seconds(10);
+/**
+ * The scheduled jobs scan the whole table (and reconcile reads the SaaS systems within their API
+ * budget): the Lambda maximum. Their rates are hours apart, so runs never overlap.
+ */
+export const JOB_TIMEOUT = Duration.minutes(15);
+/** How often the audit report runs: daily. */
+export const DEFAULT_REPORT_RATE = Duration.days(1);
+/** How often reconcile compares every system with the canonical state. */
+export const DEFAULT_RECONCILE_RATE = Duration.hours(6);
+/** The jobs' schedules must leave a run time to finish before the next starts. */
+export const MIN_JOB_RATE = Duration.hours(1);
 
 /**
  * Notices come from webhooks, whose budget is under 2 s from the SaaS edit to the other system's
@@ -64,9 +77,30 @@ export interface FieldsyncFunctionsProps {
    * the full URL). Unset: the webhook function uses the domain each request came to.
    */
   readonly webhookBaseUrl?: string;
+  /** How often the audit report runs (default daily); at least an hour. */
+  readonly reportRate?: Duration;
+  /** How often reconcile runs (default every 6 hours); at least an hour. */
+  readonly reconcileRate?: Duration;
+  /**
+   * Reserve one concurrent execution for reconcile (default true), so a manual run can never
+   * overlap a scheduled one against the SaaS rate limits. Accounts at the initial limit of 10
+   * concurrent executions cannot reserve any: false then relies on the schedule's spacing alone.
+   */
+  readonly reserveReconcileConcurrency?: boolean;
 }
 
 const functionsDir = fileURLToPath(new URL('../../functions/', import.meta.url));
+
+/** The scheduled jobs and their handler files under functions/. */
+export const JOB_FILES = { report: 'report', reconcile: 'reconcile' } as const;
+
+/**
+ * Whether the handler file of a scheduled job exists. The jobs are deployed only when it does:
+ * their handlers are written apart from this construct, and a stack without them still syncs.
+ */
+export function hasJobHandler(file: string): boolean {
+  return existsSync(`${functionsDir}${file}.ts`);
+}
 
 /**
  * Stateless half of fieldsync: the webhook receiver, pollers on a schedule and on their notice
@@ -78,13 +112,27 @@ export class FieldsyncFunctions extends Construct {
   readonly ingest: SyncFunction;
   readonly writers: Record<SystemName, SyncFunction>;
   readonly schedules: Record<SystemName, Schedule>;
+  /** The daily audit report (functions/report.ts); undefined while that file does not exist. */
+  readonly report: SyncFunction | undefined;
+  /** Reconcile (functions/reconcile.ts): drift per system, repairs queued; undefined while that file does not exist. */
+  readonly reconcile: SyncFunction | undefined;
+  /** The schedules of the report and reconcile jobs that exist. */
+  readonly jobSchedules: Partial<Record<keyof typeof JOB_FILES, Schedule>> = {};
+  /** Each schedule's role and the one function it may invoke, keyed by schedule ('PollSalesforce', 'Report', ...). */
+  readonly scheduleRoles: Record<string, { role: Role; target: SyncFunction }> = {};
 
   constructor(scope: Construct, id: string, props: FieldsyncFunctionsProps) {
     super(scope, id);
     const { state, stage } = props;
     const logLevel = props.logLevel ?? (stage === 'prod' ? 'INFO' : 'DEBUG');
     const logRemovalPolicy = stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    const fn = (fnId: string, file: string, timeout: Duration, memorySize?: number): SyncFunction =>
+    const fn = (
+      fnId: string,
+      file: string,
+      timeout: Duration,
+      memorySize?: number,
+      extra: Pick<SyncFunctionProps, 'retryAttempts' | 'reservedConcurrentExecutions'> = {},
+    ): SyncFunction =>
       new SyncFunction(this, fnId, {
         entry: `${functionsDir}${file}.ts`,
         timeout,
@@ -92,6 +140,7 @@ export class FieldsyncFunctions extends Construct {
         logRemovalPolicy,
         description: `fieldsync ${file}`,
         ...(memorySize !== undefined ? { memorySize } : {}),
+        ...extra,
       });
 
     // No SaaS client and little work per request: small memory, short timeout. The API URL is
@@ -135,14 +184,95 @@ export class FieldsyncFunctions extends Construct {
         .bindQueue(state.ingestQueue, 'send', 'INGEST_QUEUE_URL'),
     );
 
-    this.schedules = perSystem(
-      (system) =>
-        new Schedule(this, `Poll${pascal(system)}Schedule`, {
-          description: `fieldsync: poll ${system} for changes`,
-          schedule: ScheduleExpression.rate(props.pollRate),
-          // No retries: the next tick polls from the same cursor anyway.
-          target: new LambdaInvoke(this.pollers[system], { retryAttempts: 0 }),
-        }),
+    this.schedules = perSystem((system) =>
+      this.schedule(
+        `Poll${pascal(system)}`,
+        this.pollers[system],
+        props.pollRate,
+        `poll ${system} for changes`,
+      ),
     );
+
+    const reportRate = checkedJobRate('reportRate', props.reportRate ?? DEFAULT_REPORT_RATE);
+    const reconcileRate = checkedJobRate('reconcileRate', props.reconcileRate ?? DEFAULT_RECONCILE_RATE);
+
+    // Counts per object and system, conflicts, errors and drift, from the whole table: reads only.
+    this.report = hasJobHandler(JOB_FILES.report)
+      ? fn('Report', JOB_FILES.report, JOB_TIMEOUT, 1024, { retryAttempts: 0 }).bindTable(
+          state.table,
+          'readWithScan',
+        )
+      : undefined;
+
+    // Reads every system within its API budget and compares with the canonical records (Scan),
+    // audits the drift it finds (writes), queues repairs through ingest like a poller, and may
+    // refresh SaaS tokens. One run at a time: its reads share the SaaS rate limits with live sync.
+    this.reconcile = hasJobHandler(JOB_FILES.reconcile)
+      ? fn('Reconcile', JOB_FILES.reconcile, JOB_TIMEOUT, 1024, {
+          retryAttempts: 0,
+          ...(props.reserveReconcileConcurrency === false ? {} : { reservedConcurrentExecutions: 1 }),
+        })
+          .bindTable(state.table, 'readWriteWithScan')
+          .bindQueue(state.ingestQueue, 'send', 'INGEST_QUEUE_URL')
+          .bindSecret(state.credentialsSecret, 'readWrite')
+      : undefined;
+
+    // No retries for either (here and in Lambda's async retries above): a half-done run has already
+    // published part of its report or spent part of its API budget; the next run starts afresh,
+    // and a failed run alarms (lib/constructs/observability.ts).
+    if (this.report)
+      this.jobSchedules.report = this.schedule('Report', this.report, reportRate, 'daily audit report');
+    if (this.reconcile)
+      this.jobSchedules.reconcile = this.schedule(
+        'Reconcile',
+        this.reconcile,
+        reconcileRate,
+        'reconcile every system with the canonical state',
+      );
   }
+
+  /**
+   * An EventBridge Scheduler schedule invoking `target` at `rate`, without retries (the next tick
+   * does the same work), with its own role that may invoke that function only.
+   */
+  private schedule(id: string, target: SyncFunction, rate: Duration, what: string): Schedule {
+    const stack = Stack.of(this);
+    // As the scheduler-targets library builds its shared role, but one per schedule and inside this
+    // construct: the conditions stop other accounts' schedules from using it (confused deputy).
+    const role = new Role(this, `${id}ScheduleRole`, {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: 'default',
+            }),
+          },
+        },
+      }),
+      description: `fieldsync: EventBridge Scheduler invokes ${id}`,
+    });
+    this.scheduleRoles[id] = { role, target };
+    return new Schedule(this, `${id}Schedule`, {
+      description: `fieldsync: ${what}`,
+      schedule: ScheduleExpression.rate(rate),
+      target: new LambdaInvoke(target, { retryAttempts: 0, role }),
+    });
+  }
+}
+
+export class JobRateError extends Error {
+  override name = 'JobRateError';
+}
+
+/** A job rate must be whole minutes (Scheduler) and leave a run time to finish: at least an hour. */
+function checkedJobRate(name: string, rate: Duration): Duration {
+  const seconds = rate.toSeconds();
+  if (seconds < MIN_JOB_RATE.toSeconds() || seconds % 60 !== 0)
+    throw new JobRateError(
+      `${name} must be whole minutes and at least one hour, got ${rate.toHumanString()}`,
+    );
+  return rate;
 }

@@ -1,6 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, type HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  HttpApi,
+  HttpMethod,
+  type HttpRoute,
+  type HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -25,6 +31,8 @@ export class FieldsyncWebhookApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
+  /** The two POST routes; they take no API Gateway authorizer (the function checks each sender, lib/nag.ts). */
+  readonly routes: HttpRoute[];
 
   constructor(scope: Construct, id: string, props: FieldsyncWebhookApiProps) {
     super(scope, id);
@@ -62,9 +70,9 @@ export class FieldsyncWebhookApi extends Construct {
     });
 
     const integration = new HttpLambdaIntegration('Webhook', props.handler);
-    for (const path of [HUBSPOT_WEBHOOK_PATH, SALESFORCE_WEBHOOK_PATH]) {
-      this.api.addRoutes({ path, methods: [HttpMethod.POST], integration });
-    }
+    this.routes = [HUBSPOT_WEBHOOK_PATH, SALESFORCE_WEBHOOK_PATH].flatMap((path) =>
+      this.api.addRoutes({ path, methods: [HttpMethod.POST], integration }),
+    );
   }
 
   /** Base URL of the `$default` stage (the API's own endpoint), without a trailing slash. */
