@@ -18,6 +18,7 @@ import {
   type ObjectType,
   objectsInDependencyOrder,
   planWrite,
+  policyOf,
   referenceFields,
   type SourceSnapshot,
 } from '../engine/index.ts';
@@ -314,7 +315,7 @@ async function mergeAndStore(
     const audit: AuditRow[] = [];
     const now = deps.now();
     for (const snap of snaps) {
-      const input = observed.has(snap) ? asObserved(record, snap) : snap;
+      const input = observed.has(snap) ? asObserved(record, snap, def) : snap;
       const res = mergeSnapshot(record, input, { ...deps.merge, now, def });
       record = res.record;
       changed ||= res.changed;
@@ -348,17 +349,26 @@ async function mergeAndStore(
 /**
  * A reconciliation read whose modification time is older than what fieldsync last saw in that system
  * (a restore from backup, a value altered without a new timestamp). A poll's snapshot that old is an
- * old read and is dropped as stale; this one is a fresh read of what the system holds now. Its shadow
- * must learn those values, or the writer would never see that the system differs. The values that
- * differ are dated before anything fieldsync knows: they are no newer edit, so the canonical value
- * stands (and is written back) unless a policy ranks this system first (`prefer`).
+ * old read and is dropped as stale; this one is a fresh read of what the system holds now, and its
+ * shadow must learn those values, or the writer would never see that the system differs. The values
+ * that differ are no newer edit: they are dated before anything fieldsync knows, so the canonical value
+ * stands and is written back. Where the policy makes this system the authority (`always:` it, or
+ * `prefer:` it with a value) what it holds now is the value: dated just after what fieldsync knows.
  */
-export function asObserved(record: CanonicalRecord, snap: SourceSnapshot): SourceSnapshot {
+export function asObserved(record: CanonicalRecord, snap: SourceSnapshot, def: ObjectDef): SourceSnapshot {
   const shadow = record.shadows[snap.system];
   if (shadow === undefined || snap.modifiedAt >= shadow.asOf) return snap;
   const fieldTimes: Record<string, number> = { ...snap.fieldTimes };
-  for (const [field, value] of Object.entries(snap.fields))
-    if ((shadow.values[field] ?? null) !== value) fieldTimes[field] = 0;
+  for (const [field, value] of Object.entries(snap.fields)) {
+    const fieldDef = def.fields[field];
+    if (fieldDef === undefined || (shadow.values[field] ?? null) === value) continue;
+    const policy = policyOf(fieldDef);
+    const authority =
+      policy.kind !== 'lastWriterWins' &&
+      policy.system === snap.system &&
+      (policy.kind === 'always' || value !== null);
+    fieldTimes[field] = authority ? Math.max(shadow.asOf, (record.fields[field]?.sourceTime ?? 0) + 1) : 0;
+  }
   return { ...snap, modifiedAt: shadow.asOf, fieldTimes };
 }
 
