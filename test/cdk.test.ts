@@ -619,7 +619,10 @@ describe('functions', () => {
       NOTICE_QUEUE_URL_HUBSPOT: { Ref: notices.hubspot },
     });
     // The report reads the table; reconcile reads the systems and queues repairs to ingest, like a poller.
-    expect(keys(fns.report)).toEqual(['TABLE_NAME']);
+    expect(keys(fns.report)).toEqual(['REPORT_PERIOD_HOURS', 'TABLE_NAME']);
+    // The report covers the time since the previous run: 24 hours daily, 12 with prod's reportRate here.
+    expect(fns.report.env.REPORT_PERIOD_HOURS).toBe('24');
+    expect(functionInfo(prod, 'report').env.REPORT_PERIOD_HOURS).toBe('12');
     expect(keys(fns.reconcile)).toEqual(['CREDENTIALS_SECRET_ARN', 'INGEST_QUEUE_URL', 'TABLE_NAME']);
     expect(fns.reconcile.env).toMatchObject({
       TABLE_NAME: tableRef,
@@ -965,7 +968,7 @@ describe('IAM least privilege', () => {
 
   it('with a customer managed key, lets secret readers decrypt and token writers also generate data keys, through Secrets Manager only', () => {
     const keyId = logicalIdOf(cmk, 'AWS::KMS::Key', 'Key');
-    const viaSecretsManager = (statements: Statement[]) =>
+    const viaSecretsManager = <S extends Statement>(statements: S[]): S[] =>
       statements.filter((st) => JSON.stringify(st.Condition ?? {}).includes('"kms:ViaService":{"Fn::Join"'));
     // Writing a new secret version under the key: in the function's own policy.
     for (const f of [...POLLERS, ...WRITERS, 'reconcile'] as const) {

@@ -197,11 +197,11 @@ export class FieldsyncFunctions extends Construct {
     const reconcileRate = checkedJobRate('reconcileRate', props.reconcileRate ?? DEFAULT_RECONCILE_RATE);
 
     // Counts per object and system, conflicts, errors and drift, from the whole table: reads only.
+    // Each run covers the time since the previous one: REPORT_PERIOD_HOURS follows the schedule.
     this.report = hasJobHandler(JOB_FILES.report)
-      ? fn('Report', JOB_FILES.report, JOB_TIMEOUT, 1024, { retryAttempts: 0 }).bindTable(
-          state.table,
-          'readWithScan',
-        )
+      ? fn('Report', JOB_FILES.report, JOB_TIMEOUT, 1024, { retryAttempts: 0 })
+          .bindTable(state.table, 'readWithScan')
+          .addEnvironment('REPORT_PERIOD_HOURS', String(reportRate.toMinutes() / 60))
       : undefined;
 
     // Reads every system within its API budget and compares with the canonical records (Scan),
