@@ -255,15 +255,25 @@ function addDeals(
     );
   const sides = { salesforce: staff(dataset.salesforce), hubspot: staff(dataset.hubspot) };
   const everyone = [...new Set([...sides.salesforce.keys(), ...sides.hubspot.keys()])];
+  // Who works at each company on either side, in `everyone` order: one pass instead of a scan of
+  // everyone per deal (quadratic, seconds at 20,000 people).
+  const staffOf = new Map<string, string[]>();
+  for (const k of everyone) {
+    const at = new Set([sides.salesforce.get(k), sides.hubspot.get(k)]);
+    for (const companyKey of at) {
+      if (companyKey === undefined) continue;
+      const list = staffOf.get(companyKey) ?? [];
+      list.push(k);
+      staffOf.set(companyKey, list);
+    }
+  }
   dataset.salesforce.deals = [];
   dataset.hubspot.deals = [];
   for (let i = 0; i < count; i++) {
     const companyKey = pick(rand, companies);
     const companyWhere = companyPresence.get(companyKey) ?? 'both';
     const dealWhere = companyWhere === 'both' ? presence(rand) : companyWhere;
-    const candidates = everyone.filter(
-      (k) => sides.salesforce.get(k) === companyKey || sides.hubspot.get(k) === companyKey,
-    );
+    const candidates = staffOf.get(companyKey) ?? [];
     const contact = rand() < 0.7 && candidates.length > 0 ? pick(rand, candidates) : undefined;
     const closeDate = new Date(now + Math.floor((rand() * 180 - 60) * day)).toISOString().slice(0, 10);
     const deal: SeedDeal = {
