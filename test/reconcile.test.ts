@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/default.ts';
+import { RateBudget } from '../connectors/budget.ts';
 import { CONNECTORS } from '../connectors/registry.ts';
 import type { Connector } from '../connectors/types.ts';
 import type { CanonicalRecord } from '../engine/index.ts';
@@ -22,6 +23,7 @@ import {
   type ReconcileSummary,
   reconcile,
 } from '../runtime/reconcile.ts';
+import { updateRecord } from '../runtime/store.ts';
 import { agreementOf, syncCycle } from './support/sync.ts';
 
 const run = promisify(execFile);
@@ -139,14 +141,12 @@ describe('reconcile', () => {
       describe: (o) => inner.describe(o),
       stats: () => inner.stats(),
     });
+    const hubspot = { connector: spy(CONNECTORS.hubspot(creds, DEFAULT_CONFIG)), readBatch: 3 };
     const deps = {
       store: stack.store,
       queue: new SqsQueue(stack.sqs),
       ingestQueueUrl: stack.queues.ingest.url,
-      systems: [
-        { connector: spy(CONNECTORS.salesforce(creds, DEFAULT_CONFIG)), readBatch: 3 },
-        { connector: spy(CONNECTORS.hubspot(creds, DEFAULT_CONFIG)), readBatch: 3 },
-      ],
+      systems: [{ connector: spy(CONNECTORS.salesforce(creds, DEFAULT_CONFIG)), readBatch: 3 }, hubspot],
       model: DEFAULT_CONFIG.model,
       now: Date.now,
     };
@@ -188,6 +188,21 @@ describe('reconcile', () => {
     expect(hs.calls).toBeLessThanOrEqual(3);
     expect(hs.checked).toBe(3);
     expect(hs.stopped).toBe('calls');
+
+    // A rate budget with nothing left for background work: reconcile stops before its first call.
+    const spent = new RateBudget();
+    spent.observe('short', 100, 0, 10_000);
+    const limited = entry(
+      (
+        await reconcile(
+          { ...deps, systems: [{ ...hubspot, budget: spent }] },
+          { ...options, systems: ['hubspot'] },
+        )
+      ).summary,
+      'hubspot',
+      'contact',
+    );
+    expect(limited).toMatchObject({ checked: 0, calls: 0, stopped: 'rate' });
   });
 
   it('repairs silent edits in HubSpot by last-writer-wins: the later value spreads, an older one is undone', async () => {
@@ -293,6 +308,59 @@ describe('reconcile', () => {
     );
     expect(older.map((r) => [r.new, r.kept])).toEqual([['FromBackup', lastName]]);
     expect((await agreementOf(stack, boxes.env)).agree).toBe(true);
+  });
+
+  it('brings in an edit the pollers missed (a newer modification time): it wins and spreads', async () => {
+    const [, , , , target] = await linkedContacts();
+    if (target === undefined) throw new Error('too few contacts in both systems');
+    const sfId = target.links.salesforce ?? '';
+    // An ordinary edit (new last-modified time) whose webhook was lost, before any poll reads it.
+    boxes.hubspot.update('contacts', target.links.hubspot ?? '', { jobtitle: 'Missed Edit' });
+    // Within the grace period it is the pollers' business: counted, not queued.
+    const fresh = entry((await handler({ objects: ['contact'] })).summary, 'hubspot', 'contact');
+    expect(fresh).toMatchObject({ recent: 1, drifted: 0, queued: 0 });
+    // Past it (a cursor that moved beyond the change), it is drift, and the read is the repair.
+    const late = entry(
+      (await handler({ objects: ['contact'], graceSeconds: 0 })).summary,
+      'hubspot',
+      'contact',
+    );
+    expect(late).toMatchObject({ drifted: 1, unseen: 1, queued: 1 });
+    await stack.drain();
+    expect((await canonical(target.id)).fields.title).toMatchObject({
+      value: 'Missed Edit',
+      source: 'hubspot',
+    });
+    expect(boxes.salesforce.get('Contact', sfId)?.Title).toBe('Missed Edit');
+    await syncCycle(stack);
+    expect((await agreementOf(stack, boxes.env)).agree).toBe(true);
+  });
+
+  it('re-signals a write that never happened (a lost write signal)', async () => {
+    const [, , , , , target] = await linkedContacts();
+    if (target === undefined) throw new Error('too few contacts in both systems');
+    // The canonical record changed but the writers were never told (the signal went missing).
+    await updateRecord(stack.store, 'contact', target.id, (r) => ({
+      ...r,
+      fields: {
+        ...r.fields,
+        title: { value: 'Lost Signal', source: 'salesforce', sourceTime: Date.now(), seenAt: Date.now() - 1 },
+      },
+    }));
+    const { summary, findings } = await handler({ objects: ['contact'], graceSeconds: 0 });
+    expect(entry(summary, 'salesforce', 'contact')).toMatchObject({ pending: 1, drifted: 0, queued: 1 });
+    expect(entry(summary, 'hubspot', 'contact')).toMatchObject({ pending: 1, drifted: 0, queued: 0 });
+    expect(findings.map((f) => [f.kind, f.system, f.canonicalId])).toEqual([
+      ['pending', 'salesforce', target.id],
+      ['pending', 'hubspot', target.id],
+    ]);
+    await stack.drain();
+    expect(boxes.salesforce.get('Contact', target.links.salesforce ?? '')?.Title).toBe('Lost Signal');
+    expect(boxes.hubspot.get('contacts', target.links.hubspot ?? '')?.properties.jobtitle).toBe(
+      'Lost Signal',
+    );
+    await syncCycle(stack);
+    expect((await handler({ graceSeconds: 0 })).summary.totals).toMatchObject({ pending: 0, queued: 0 });
   });
 
   it('reports a record deleted without a trace as missing, and leaves the other system alone', async () => {
