@@ -101,6 +101,8 @@ export interface Connector {
   poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage>;
   /** When each record was last modified in the system (one light read per batch; missing ids left out). */
   modifiedTimes(object: ObjectType, ids: readonly string[]): Promise<Map<string, number>>;
+  /** How fine those times are, in ms (default 1). Salesforce stamps whole seconds: 1000. */
+  readonly modifiedTimeResolutionMs?: number;
   /** The account's rate budget, when the connector paces against one (telemetry reads what is left). */
   budget?(): RateBudget;
   /** Read records by native id (missing ids are left out). */

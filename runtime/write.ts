@@ -2,11 +2,12 @@
 // send only the fields that differ from the system's shadow, in the connector's batches, then store
 // the new shadow and links before the signal is acknowledged.
 
-import type { Connector, WriteOp, WriteOutcome } from '../connectors/types.ts';
+import type { Connector, SourceChange, WriteOp, WriteOutcome } from '../connectors/types.ts';
 import {
   type CanonicalRecord,
   type FieldValue,
   type Model,
+  type ObjectDef,
   type ObjectType,
   objectsInDependencyOrder,
   planWrite,
@@ -18,6 +19,7 @@ import { logDecisions, logSyncError, type SyncErrorContext } from './log.ts';
 import type { IngestMessage, WriteSignal } from './messages.ts';
 import { mapPool } from './pool.ts';
 import { packMessages, type Queue } from './queue.ts';
+import { compareWithShadow } from './reconcile.ts';
 import { type AuditRow, type Store, updateRecord } from './store.ts';
 
 export interface WriteDeps {
@@ -137,7 +139,7 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       });
     }
 
-    const toWrite = await checkUnseenChanges(deps, object, records, ops, again, report);
+    const toWrite = await checkUnseenChanges(deps, object, def, records, ops, again, report);
     const outcomes = toWrite.length === 0 ? [] : await deps.connector.write(object, toWrite);
     const deleted = deletes.length === 0 ? [] : await deps.connector.delete(object, deletes);
     const audit: AuditRow[] = [];
@@ -314,10 +316,16 @@ async function storeGone(
  * changed after the last snapshot fieldsync merged are read in full and queued for ingest, and their
  * write waits (re-signalled) until that change is merged: last-writer-wins then decides with both
  * edits known, instead of an older canonical value overwriting a newer edit made in the target.
+ *
+ * A system whose modification times are coarse (Salesforce stamps whole seconds) gives a change made in
+ * the same second as the last snapshot that snapshot's very time, so `time > asOf` cannot see it. Such
+ * a connector is read in full instead (for Salesforce the same one call per 2,000 ids as the light
+ * read), and a record stamped as of its snapshot whose values differ from the shadow is unseen too.
  */
 async function checkUnseenChanges(
   deps: WriteDeps,
   object: ObjectType,
+  def: ObjectDef,
   records: ReadonlyMap<string, CanonicalRecord>,
   ops: readonly WriteOp[],
   again: Map<string, number>,
@@ -326,18 +334,30 @@ async function checkUnseenChanges(
   const system = deps.connector.system;
   const updates = ops.filter((op) => op.externalId !== undefined);
   if (deps.ingestQueueUrl === undefined || updates.length === 0) return [...ops];
-  const times = await deps.connector.modifiedTimes(
-    object,
-    updates.map((op) => op.externalId ?? ''),
-  );
+  const ids = updates.map((op) => op.externalId ?? '');
+  const coarse = (deps.connector.modifiedTimeResolutionMs ?? 1) > 1;
+  const read = coarse ? await deps.connector.read(object, ids) : undefined;
+  const times =
+    read === undefined
+      ? await deps.connector.modifiedTimes(object, ids)
+      : new Map(read.map((c) => [c.externalId, c.modifiedAt]));
+  const sameTime = new Map<string, CanonicalRecord>();
   const unseen = new Set<string>();
   for (const op of updates) {
     const at = times.get(op.externalId ?? '');
-    const asOf = records.get(op.canonicalId)?.shadows[system]?.asOf ?? 0;
+    const record = records.get(op.canonicalId);
+    const asOf = record?.shadows[system]?.asOf ?? 0;
     if (at !== undefined && at > asOf) unseen.add(op.externalId ?? '');
+    else if (read !== undefined && at === asOf && record !== undefined)
+      sameTime.set(op.externalId ?? '', record);
   }
+  if (read !== undefined && sameTime.size > 0)
+    for (const id of await changedSinceSnapshot(deps, def, read, sameTime)) unseen.add(id);
   if (unseen.size === 0) return [...ops];
-  const changes = await deps.connector.read(object, [...unseen]);
+  const changes =
+    read === undefined
+      ? await deps.connector.read(object, [...unseen])
+      : read.filter((c) => unseen.has(c.externalId));
   await deps.queue.send(
     deps.ingestQueueUrl,
     packMessages(changes, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
@@ -346,4 +366,40 @@ async function checkUnseenChanges(
   for (const op of held) again.set(op.canonicalId, 1000);
   report.heldForUnseen += held.length;
   return ops.filter((op) => op.externalId === undefined || !unseen.has(op.externalId));
+}
+
+/** Of records read as of their snapshot's time, those whose values differ from the shadow (references
+ * compared as canonical ids). */
+async function changedSinceSnapshot(
+  deps: WriteDeps,
+  def: ObjectDef,
+  read: readonly SourceChange[],
+  records: ReadonlyMap<string, CanonicalRecord>,
+): Promise<string[]> {
+  const system = deps.connector.system;
+  const changes = read.filter((c) => records.has(c.externalId));
+  const found = new Map(
+    changes.map((c): [string, Record<string, FieldValue>] => [c.externalId, { ...c.fields }]),
+  );
+  for (const { field, refObject } of referenceFields(def)) {
+    const natives = changes.flatMap((c) => (typeof c.refs[field] === 'string' ? [c.refs[field]] : []));
+    const links =
+      natives.length === 0
+        ? new Map<string, string>()
+        : await deps.store.getLinks(system, refObject, natives);
+    for (const c of changes) {
+      if (!Object.hasOwn(c.refs, field)) continue;
+      const native = c.refs[field] ?? null;
+      const canonical = native === null ? null : links.get(native);
+      const values = found.get(c.externalId);
+      // A reference to a record fieldsync does not know cannot be compared (and must not hold the write).
+      if (values !== undefined && canonical !== undefined) values[field] = canonical;
+    }
+  }
+  return changes.flatMap((c) => {
+    const record = records.get(c.externalId);
+    const values = found.get(c.externalId);
+    if (record === undefined || values === undefined) return [];
+    return compareWithShadow(record, system, def, values).length > 0 ? [c.externalId] : [];
+  });
 }

@@ -1,6 +1,11 @@
-// The chaos suite at its small size (see chaos/ and the README's "Chaos suite"), and the sandbox
-// fault knobs it relies on.
+// The chaos suite at its small size (see chaos/ and the README's "Chaos suite"), the sandbox fault
+// knobs it relies on, and regressions it found (in this process's one embedded stack).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { normalizeEmail } from '../engine/index.ts';
+import { startEmbedded } from '../local/stack.ts';
 import { type HubSpotSandbox, startHubSpotSandbox } from '../sandboxes/hubspot/index.ts';
 import { type SalesforceSandbox, startSalesforceSandbox } from '../sandboxes/salesforce/index.ts';
 
@@ -62,18 +67,76 @@ describe('sandbox fault knobs', () => {
     up = false;
     // While it is down a connection is refused (tried until the close has taken effect).
     let refused = false;
-    while (!up && !refused) refused = await hsGet(s).then(() => false, () => true);
+    while (!up && !refused)
+      refused = await hsGet(s).then(
+        () => false,
+        () => true,
+      );
     expect(refused).toBe(true);
     await restarting;
     const res = await fetch(`${s.url}/crm/v3/objects/contacts/${created.id}?properties=firstname`, {
       headers: { authorization: `Bearer ${s.token}` },
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).properties.firstname).toBe('Kept');
+    expect(await res.json()).toMatchObject({ properties: { firstname: 'Kept' } });
     expect(s.faults.stats()).toEqual({ restart: 1 });
 
     const sf = await salesforce({ seeded: false });
     await sf.restart(0);
     expect((await sfGet(sf)).status).toBe(200);
   });
+});
+
+describe('regressions found by the chaos suite', () => {
+  // sandbox-restart, seed 3: Salesforce stamps whole seconds, so an edit there in the same second as the
+  // snapshot fieldsync last merged had that snapshot's time; read-before-write (time > asOf) missed it
+  // and the writer overwrote it, unaudited, with an older value from HubSpot.
+  it('keeps a newer Salesforce edit made in the same second as the last snapshot merged', async () => {
+    let sfNow = Date.now();
+    const sf = await salesforce({ seed: 5, people: 6, now: () => sfNow });
+    const hs = await hubspot({ seed: 5, people: 6 });
+    const dir = mkdtempSync(join(tmpdir(), 'fieldsync-same-second-'));
+    const stack = await startEmbedded({
+      stateDir: dir,
+      credentials: {
+        SALESFORCE_INSTANCE_URL: sf.url,
+        SALESFORCE_ACCESS_TOKEN: sf.token,
+        HUBSPOT_BASE_URL: hs.url,
+        HUBSPOT_ACCESS_TOKEN: hs.token,
+      },
+    });
+    try {
+      const cycle = async () => {
+        await stack.pollAll();
+        await stack.drain();
+      };
+      await cycle();
+      const contact = sf.list('Contact')[0];
+      const twin = hs
+        .list('contacts')
+        .find((h) => normalizeEmail(String(h.properties.email)) === normalizeEmail(String(contact?.Email)));
+      if (contact === undefined || twin === undefined) throw new Error('no synced contact');
+      // From here Salesforce's clock stands still, ten seconds ahead of HubSpot's: every stamp is one second.
+      sfNow = Math.floor(Date.now() / 1000) * 1000 + 10_000;
+      sf.update('Contact', contact.Id, { FirstName: 'Seen' });
+      await cycle(); // the Salesforce shadow is now as of that second
+      hs.update('contacts', twin.id, { jobtitle: 'Older in HubSpot' });
+      sf.update('Contact', contact.Id, { Title: 'Newer in Salesforce' });
+      // HubSpot's change arrives first (as a webhook would bring it): the writer updates Salesforce.
+      await stack.pollers.hubspot({ source: 'aws.scheduler', 'detail-type': 'Scheduled Event', detail: {} });
+      await stack.drain();
+      await cycle();
+      expect(sf.get('Contact', contact.Id)?.Title).toBe('Newer in Salesforce');
+      expect(hs.get('contacts', twin.id)?.properties.jobtitle).toBe('Newer in Salesforce');
+      const id = (await stack.store.getLinks('salesforce', 'contact', [contact.Id])).get(contact.Id) ?? '';
+      const title = (await stack.store.audit(id)).filter((r) => r.field === 'title');
+      expect(title.map((r) => [r.reason, r.source, r.kept])).toEqual([
+        ['edit', 'hubspot', 'Older in HubSpot'],
+        ['edit', 'salesforce', 'Newer in Salesforce'],
+      ]);
+    } finally {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

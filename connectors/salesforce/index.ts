@@ -114,6 +114,8 @@ export function translateError(err: unknown): ConnectorError {
 
 export class SalesforceConnector implements Connector {
   readonly system = SYSTEM;
+  /** SystemModstamp has whole seconds (the API returns .000). */
+  readonly modifiedTimeResolutionMs = 1000;
   private readonly conn: Connection;
   private readonly counter: PacedCounter;
   private readonly rateBudget: RateBudget;
