@@ -109,7 +109,7 @@ export function createReconcileHandler(
 }
 
 /** One EMF blob per system, as runtime/metrics.ts publishes the sync's metrics. */
-function publishGroups(metrics: Metrics, groups: readonly MetricGroup[]): void {
+export function publishGroups(metrics: Metrics, groups: readonly MetricGroup[]): void {
   for (const { system, values } of groups) {
     if (system !== '') metrics.addDimension('system', system);
     for (const [name, value] of Object.entries(values)) metrics.addMetric(name, MetricUnit.Count, value);

@@ -1,6 +1,7 @@
 // Reconcile's pure parts: the comparison with the shadow, the rotation, how ingest takes a
 // reconciliation read older than the shadow (a property over generated histories), the metrics, and
 // the event and command-line parsing.
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -26,7 +27,7 @@ import {
   rotate,
   totalsOf,
 } from '../runtime/reconcile.ts';
-import { parseReconcileEvent, reconcileDefaults } from '../runtime/reconcile-handler.ts';
+import { parseReconcileEvent, publishGroups, reconcileDefaults } from '../runtime/reconcile-handler.ts';
 
 const PRIORITY = { salesforce: 2, hubspot: 1 };
 const ctx = (def: ObjectDef, now = 1_000_000) => ({ now, priority: PRIORITY, skewMs: 5, def });
@@ -225,6 +226,38 @@ describe('summary, metrics and output', () => {
         values: { DriftFound: 1, RepairsQueued: 1, RecordsReconciled: 10, ApiCalls: 1 },
       },
     ]);
+  });
+
+  it('prints them as EMF blobs with the system as a dimension', () => {
+    const lines: string[] = [];
+    const original = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    try {
+      publishGroups(
+        new Metrics({ namespace: 'fieldsync-test', serviceName: 'fieldsync' }),
+        reconcileMetrics(summary),
+      );
+    } finally {
+      process.stdout.write = original;
+    }
+    const blobs = lines
+      .join('')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l): Record<string, unknown> => JSON.parse(l));
+    expect(blobs).toHaveLength(2);
+    expect(blobs[0]).toMatchObject({ system: 'hubspot', DriftFound: 3, RepairsQueued: 2 });
+    expect(blobs[1]).toMatchObject({ system: 'salesforce', DriftFound: 1, RepairsQueued: 1 });
+    const aws = blobs[0]?._aws as {
+      CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[];
+    };
+    expect(aws.CloudWatchMetrics[0]?.Dimensions[0]).toContain('system');
+    expect(aws.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name)).toEqual(
+      expect.arrayContaining(['DriftFound', 'RepairsQueued']),
+    );
   });
 
   it('prints a table and the findings, with ids and field names only', () => {
