@@ -5,8 +5,10 @@
 // acknowledged here. In cdk-nag v3 an acknowledgement is CDK's own `Validations.of(c).acknowledge()`,
 // per finding (`Rule[finding]`, the v2 `appliesTo`), so a new wildcard is never covered by an old one.
 import { Stack, Validations } from 'aws-cdk-lib';
+import { Policy } from 'aws-cdk-lib/aws-iam';
 import { CfnFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
+import { z } from 'zod';
 import type { SyncFunction } from './constructs/sync-function.ts';
 import type { Fieldsync } from './fieldsync.ts';
 
@@ -40,6 +42,16 @@ export function invokeWildcardFinding(fn: IFunction): string {
   return `AwsSolutions-IAM5[Resource::<${Stack.of(fn).getLogicalId(cfn)}.Arn>:*]`;
 }
 
+/** The actions in a role's default policy so far (what the grants above have put there). */
+function defaultPolicyActions(role: IConstruct): Set<string> {
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (!(policy instanceof Policy)) return new Set();
+  const doc = z
+    .object({ Statement: z.array(z.object({ Action: z.union([z.string(), z.array(z.string())]) })) })
+    .parse(Stack.of(role).resolve(policy.document));
+  return new Set(doc.Statement.flatMap((st) => (typeof st.Action === 'string' ? [st.Action] : st.Action)));
+}
+
 /** Every function of `fieldsync`, sync path and scheduled jobs. */
 function allFunctions(fieldsync: Fieldsync): SyncFunction[] {
   const f = fieldsync.functions;
@@ -65,9 +77,10 @@ export function acknowledgeNagFindings(fieldsync: Fieldsync): void {
         'AwsSolutions-IAM5[Resource::*]',
         NAG_REASONS['AwsSolutions-IAM5[Resource::*]'],
       );
-    // Only with the user's key: the KMS grants exist only then.
+    // Only with the user's key, and only on the roles CDK's KMS grants gave them to.
     if (fieldsync.state.encryptionKey && fn.role) {
-      for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*'])
+      const granted = defaultPolicyActions(fn.role);
+      for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*'].filter((a) => granted.has(a)))
         acknowledge(
           fn.role,
           `AwsSolutions-IAM5[Action::${action}]`,
