@@ -303,9 +303,10 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       });
       entries.push(entry);
     }
+    // Per object, so a run cut short (a Lambda timeout) keeps the findings it queued repairs for.
+    if (!options.dryRun) await deps.store.appendAudit(audit.splice(0));
   }
 
-  if (!options.dryRun) await deps.store.appendAudit(audit);
   const summary: ReconcileSummary = {
     v: 1,
     startedAt,
