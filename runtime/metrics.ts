@@ -109,7 +109,12 @@ export function publishMetricsOnLambda(
 }
 
 export function publish(metrics: Metrics, event: TelemetryEvent): void {
-  for (const { system, values, measures: extra } of metricsOf(event)) {
+  publishGroups(metrics, metricsOf(event));
+}
+
+/** Publish metric groups (also the scheduled jobs' summaries), one EMF blob each. */
+export function publishGroups(metrics: Metrics, groups: readonly MetricGroup[]): void {
+  for (const { system, values, measures: extra } of groups) {
     // One EMF blob per group: its metrics share the `system` dimension (cleared by the flush).
     if (system !== '') metrics.addDimension('system', system);
     for (const [name, value] of Object.entries(values)) metrics.addMetric(name, MetricUnit.Count, value);

@@ -2,9 +2,10 @@
 // store in one Scan (Store.scanReport). Counts, ids, field names and vendor codes only, never field
 // values (PII). A typed, versioned JSON shape: the daily report function logs it with EMF metrics,
 // `fieldsync report` prints it, or renders it as a page (runtime/report-html.ts).
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SYSTEMS } from '../connectors/systems.ts';
 import { MODEL, type Model, OBJECT_TYPES, type ObjectType, type Policy, policyOf } from '../engine/index.ts';
+import { type MetricGroup, publishGroups } from './metrics.ts';
 import type { ReportItem, Store } from './store.ts';
 
 export const REPORT_KIND = 'fieldsync.audit-report';
@@ -608,9 +609,9 @@ export function isEmptyReport(report: AuditReport): boolean {
  * The report as CloudWatch metrics: totals without a dimension (for alarms on the whole deployment),
  * then per system. Names start with `Report` so they never mix with the handlers' per-invocation counts.
  */
-export function reportMetrics(report: AuditReport): { system: string; values: Record<string, number> }[] {
+export function reportMetrics(report: AuditReport): MetricGroup[] {
   const t = report.totals;
-  const out: { system: string; values: Record<string, number> }[] = [
+  const out: MetricGroup[] = [
     {
       system: '',
       values: {
@@ -653,12 +654,7 @@ export function reportMetrics(report: AuditReport): { system: string; values: Re
 }
 
 export function publishReportMetrics(metrics: Metrics, report: AuditReport): void {
-  for (const { system, values } of reportMetrics(report)) {
-    // One EMF blob per group: its metrics share the `system` dimension (cleared by the flush).
-    if (system !== '') metrics.addDimension('system', system);
-    for (const [name, value] of Object.entries(values)) metrics.addMetric(name, MetricUnit.Count, value);
-    metrics.publishStoredMetrics();
-  }
+  publishGroups(metrics, reportMetrics(report));
 }
 
 /** Powertools Metrics on Lambda (namespace and service as runtime/metrics.ts), undefined elsewhere. */
