@@ -1,17 +1,23 @@
 // Queue message bodies, validated on receipt. Ingest messages carry source snapshots; write
 // messages are signals ("these canonical records need writing"), never payloads.
 import { z } from 'zod';
+import { isSystemName, SYSTEMS } from '../connectors/systems.ts';
 import { OBJECT_TYPES } from '../engine/index.ts';
 
+/** Only the synced systems: a change under any other name would be merged (and could win) like a real one. */
+const system = z.string().refine((s): boolean => isSystemName(s), `expected one of ${SYSTEMS.join(', ')}`);
+/** Epoch ms within the range of a JS Date: 1e300 passes z.number() but no DynamoDB number holds it. */
+const time = z.number().min(-8.64e15).max(8.64e15);
+
 export const sourceChangeSchema = z.object({
-  system: z.string().min(1),
+  system,
   object: z.enum(OBJECT_TYPES),
   externalId: z.string().min(1),
-  modifiedAt: z.number(),
+  modifiedAt: time,
   fields: z.record(z.string(), z.string().nullable()),
   refs: z.record(z.string(), z.string().nullable()),
   fieldsyncId: z.string().optional(),
-  deleted: z.object({ at: z.number(), mergedInto: z.string().optional() }).optional(),
+  deleted: z.object({ at: time, mergedInto: z.string().optional() }).optional(),
   mergedIds: z.array(z.string()).optional(),
   reconcile: z.literal(true).optional(),
 });
@@ -34,10 +40,10 @@ export const writeSignalSchema = z.object({
 export type WriteSignal = z.infer<typeof writeSignalSchema>;
 
 export const changeNoticeSchema = z.object({
-  system: z.string().min(1),
+  system,
   object: z.enum(OBJECT_TYPES),
   externalId: z.string().min(1),
-  occurredAt: z.number(),
+  occurredAt: time,
   eventId: z.string().min(1),
   kind: z.enum(['change', 'delete', 'merge', 'association', 'restore']),
   mergedIds: z.array(z.string()).optional(),
