@@ -60,8 +60,8 @@ function allFunctions(fieldsync: Fieldsync): SyncFunction[] {
     ...Object.values(f.pollers),
     f.ingest,
     ...Object.values(f.writers),
-    ...(f.report ? [f.report] : []),
-    ...(f.reconcile ? [f.reconcile] : []),
+    f.report,
+    f.reconcile,
   ];
 }
 

@@ -125,9 +125,8 @@ export class FieldsyncObservability extends Construct {
   readonly dlqAlarms: Record<string, Alarm>;
   readonly cursorLagAlarms: Record<SystemName, Alarm>;
   readonly apiBudgetAlarms: Record<SystemName, Alarm>;
-  /** Present when the reconcile function is deployed. */
-  readonly driftAlarms: Record<SystemName, Alarm> | undefined;
-  /** One per scheduled job that is deployed ('Report', 'Reconcile'). */
+  readonly driftAlarms: Record<SystemName, Alarm>;
+  /** One per scheduled job ('Report', 'Reconcile'). */
   readonly jobErrorAlarms: Record<string, Alarm>;
   /** Saved Logs Insights queries over the functions' log groups. */
   readonly queries: { recordHistory: QueryDefinition; errorsByVendorCode: QueryDefinition };
@@ -147,8 +146,8 @@ export class FieldsyncObservability extends Construct {
       ...Object.fromEntries(SYSTEMS.map((s) => [`Write${pascal(s)}`, functions.writers[s]])),
     };
     const jobFns: Record<string, SyncFunction> = {
-      ...(functions.report ? { Report: functions.report } : {}),
-      ...(functions.reconcile ? { Reconcile: functions.reconcile } : {}),
+      Report: functions.report,
+      Reconcile: functions.reconcile,
     };
     const fns: Record<string, SyncFunction> = { ...syncFns, ...jobFns };
     const queues: Record<string, IQueue> = {
@@ -242,16 +241,14 @@ export class FieldsyncObservability extends Construct {
       }),
     );
 
-    this.driftAlarms = functions.reconcile
-      ? perSystem((system) =>
-          this.alarm(`${pascal(system)}DriftAlarm`, {
-            alarmDescription: `fieldsync (informational): reconcile found ${system} records that differ from the canonical state and queued repairs (DriftFound)`,
-            metric: emf('DriftFound', system).with({ period: DRIFT_PERIOD }),
-            threshold: DRIFT_THRESHOLD,
-            evaluationPeriods: 1,
-          }),
-        )
-      : undefined;
+    this.driftAlarms = perSystem((system) =>
+      this.alarm(`${pascal(system)}DriftAlarm`, {
+        alarmDescription: `fieldsync (informational): reconcile found ${system} records that differ from the canonical state and queued repairs (DriftFound)`,
+        metric: emf('DriftFound', system).with({ period: DRIFT_PERIOD }),
+        threshold: DRIFT_THRESHOLD,
+        evaluationPeriods: 1,
+      }),
+    );
 
     // --- dashboard ------------------------------------------------------------------------
 

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -91,20 +90,9 @@ export interface FieldsyncFunctionsProps {
 
 const functionsDir = fileURLToPath(new URL('../../functions/', import.meta.url));
 
-/** The scheduled jobs and their handler files under functions/. */
-export const JOB_FILES = { report: 'report', reconcile: 'reconcile' } as const;
-
-/**
- * Whether the handler file of a scheduled job exists. The jobs are deployed only when it does:
- * their handlers are written apart from this construct, and a stack without them still syncs.
- */
-export function hasJobHandler(file: string): boolean {
-  return existsSync(`${functionsDir}${file}.ts`);
-}
-
 /**
  * Stateless half of fieldsync: the webhook receiver, pollers on a schedule and on their notice
- * queue, the ingest consumer, one writer per system.
+ * queue, the ingest consumer, one writer per system, and the scheduled report and reconcile jobs.
  */
 export class FieldsyncFunctions extends Construct {
   readonly webhook: SyncFunction;
@@ -112,12 +100,11 @@ export class FieldsyncFunctions extends Construct {
   readonly ingest: SyncFunction;
   readonly writers: Record<SystemName, SyncFunction>;
   readonly schedules: Record<SystemName, Schedule>;
-  /** The daily audit report (functions/report.ts); undefined while that file does not exist. */
-  readonly report: SyncFunction | undefined;
-  /** Reconcile (functions/reconcile.ts): drift per system, repairs queued; undefined while that file does not exist. */
-  readonly reconcile: SyncFunction | undefined;
-  /** The schedules of the report and reconcile jobs that exist. */
-  readonly jobSchedules: Partial<Record<keyof typeof JOB_FILES, Schedule>> = {};
+  /** The audit report (functions/report.ts), daily by default. */
+  readonly report: SyncFunction;
+  /** Reconcile (functions/reconcile.ts): drift per system, repairs queued through ingest. */
+  readonly reconcile: SyncFunction;
+  readonly jobSchedules: { report: Schedule; reconcile: Schedule };
   /** Each schedule's role and the one function it may invoke, keyed by schedule ('PollSalesforce', 'Report', ...). */
   readonly scheduleRoles: Record<string, { role: Role; target: SyncFunction }> = {};
 
@@ -198,37 +185,33 @@ export class FieldsyncFunctions extends Construct {
 
     // Counts per object and system, conflicts, errors and drift, from the whole table: reads only.
     // Each run covers the time since the previous one: REPORT_PERIOD_HOURS follows the schedule.
-    this.report = hasJobHandler(JOB_FILES.report)
-      ? fn('Report', JOB_FILES.report, JOB_TIMEOUT, 1024, { retryAttempts: 0 })
-          .bindTable(state.table, 'readWithScan')
-          .addEnvironment('REPORT_PERIOD_HOURS', String(reportRate.toMinutes() / 60))
-      : undefined;
+    this.report = fn('Report', 'report', JOB_TIMEOUT, 1024, { retryAttempts: 0 })
+      .bindTable(state.table, 'readWithScan')
+      .addEnvironment('REPORT_PERIOD_HOURS', String(reportRate.toMinutes() / 60));
 
     // Reads every system within its API budget and compares with the canonical records (Scan),
     // audits the drift it finds (writes), queues repairs through ingest like a poller, and may
     // refresh SaaS tokens. One run at a time: its reads share the SaaS rate limits with live sync.
-    this.reconcile = hasJobHandler(JOB_FILES.reconcile)
-      ? fn('Reconcile', JOB_FILES.reconcile, JOB_TIMEOUT, 1024, {
-          retryAttempts: 0,
-          ...(props.reserveReconcileConcurrency === false ? {} : { reservedConcurrentExecutions: 1 }),
-        })
-          .bindTable(state.table, 'readWriteWithScan')
-          .bindQueue(state.ingestQueue, 'send', 'INGEST_QUEUE_URL')
-          .bindSecret(state.credentialsSecret, 'readWrite')
-      : undefined;
+    this.reconcile = fn('Reconcile', 'reconcile', JOB_TIMEOUT, 1024, {
+      retryAttempts: 0,
+      ...(props.reserveReconcileConcurrency === false ? {} : { reservedConcurrentExecutions: 1 }),
+    })
+      .bindTable(state.table, 'readWriteWithScan')
+      .bindQueue(state.ingestQueue, 'send', 'INGEST_QUEUE_URL')
+      .bindSecret(state.credentialsSecret, 'readWrite');
 
     // No retries for either (here and in Lambda's async retries above): a half-done run has already
     // published part of its report or spent part of its API budget; the next run starts afresh,
     // and a failed run alarms (lib/constructs/observability.ts).
-    if (this.report)
-      this.jobSchedules.report = this.schedule('Report', this.report, reportRate, 'daily audit report');
-    if (this.reconcile)
-      this.jobSchedules.reconcile = this.schedule(
+    this.jobSchedules = {
+      report: this.schedule('Report', this.report, reportRate, 'audit report'),
+      reconcile: this.schedule(
         'Reconcile',
         this.reconcile,
         reconcileRate,
         'reconcile every system with the canonical state',
-      );
+      ),
+    };
   }
 
   /**
