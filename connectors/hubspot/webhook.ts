@@ -124,7 +124,8 @@ const eventSchema = z
     subscriptionId: id,
     portalId: id,
     appId: id.optional(),
-    occurredAt: z.number().int().nonnegative(),
+    // Epoch ms a Date can hold (what the notice queue's schema takes), not just any safe integer.
+    occurredAt: z.number().int().nonnegative().max(8.64e15),
     // The Webhooks API page's example says `eventType`; real deliveries and the signature examples say
     // `subscriptionType`. Accept either.
     subscriptionType: z.string().min(1).optional(),
