@@ -137,8 +137,31 @@ function expectRefused(a: Answer, kind: 'json' | 'soap'): void {
   }
 }
 
-/** Distinct per property run: event ids claimed by one run never make the next run's events duplicates. */
-let runNo = 0;
+/** The subscription every generated delivery names, rewritten per execution by `freshIds`. */
+const SUBSCRIPTION = 1000;
+let execNo = 0;
+
+/**
+ * Fresh subscription and notification ids for one property execution (shrinking replays generated
+ * values): no execution sees event ids another one claimed. The bytes are rewritten as latin1, so
+ * bodies that are not UTF-8 stay exactly as they were otherwise.
+ */
+function freshIds(): (body: Buffer) => Buffer {
+  const exec = ++execNo;
+  const ids = new Map<string, string>();
+  return (body) =>
+    Buffer.from(
+      body
+        .toString('latin1')
+        .replaceAll(`"subscriptionId":${SUBSCRIPTION}`, `"subscriptionId":${SUBSCRIPTION + exec}`)
+        .replace(/04l5e[0-9A-Za-z]{10}AAA/g, (id) => {
+          const known = ids.get(id) ?? sfId('04l', exec * 100 + ids.size);
+          ids.set(id, known);
+          return known;
+        }),
+      'latin1',
+    );
+}
 
 // ---- HubSpot --------------------------------------------------------------------------------
 
@@ -239,7 +262,7 @@ const hubspotDelivery = fc
     attempt: fc.nat({ max: 9 }),
   })
   .map(({ events, eventIds, attempt }) => {
-    const subscriptionId = 1000 + runNo++;
+    const subscriptionId = SUBSCRIPTION;
     const full = events.map((g, i) => ({
       event: {
         eventId: eventIds[i] ?? i,
@@ -307,7 +330,10 @@ const badHubSpotBody = (events: Record<string, unknown>[]): fc.Arbitrary<{ name:
     eventId: { type: 'contact.creation', values: idValues },
     subscriptionId: { type: 'contact.creation', values: idValues },
     portalId: { type: 'contact.creation', values: idValues },
-    occurredAt: { type: 'contact.creation', values: [null, -1, 1.5, '1780000000000', '', [], {}, true] },
+    occurredAt: {
+      type: 'contact.creation',
+      values: [null, -1, 1.5, '1780000000000', '', [], {}, true, 8.7e15, 1e300],
+    },
     objectId: { type: 'contact.creation', values: idValues },
     subscriptionType: { type: 'contact.creation', values: [null, 1, '', [], {}, true] },
     mergedObjectIds: { type: 'contact.merge', values: ['1', 1, null, [null], ['a'], {}, [[1]]] },
@@ -388,7 +414,7 @@ describe('HubSpot webhook deliveries', () => {
           '',
         ),
         async (d, contentType) => {
-          const body = Buffer.from(JSON.stringify(d.events));
+          const body = freshIds()(Buffer.from(JSON.stringify(d.events)));
           const first = await send(hubspotRequest(body, { contentType }));
           expectAccepted(first, d.expected, QUEUES.hubspot);
           expect(JSON.parse(first.body)).toEqual({ accepted: d.expected.length });
@@ -407,12 +433,13 @@ describe('HubSpot webhook deliveries', () => {
       fc.asyncProperty(
         hubspotDelivery.chain((d) => fc.tuple(fc.constant(d), badHubSpotBody(d.events))),
         async ([d, bad]) => {
-          const refused = await send(hubspotRequest(bad.body));
+          const fresh = freshIds();
+          const refused = await send(hubspotRequest(fresh(bad.body)));
           expectRefused(refused, 'json');
           expect([400, 413]).toContain(refused.status);
           // The refusal had no side effect: the good delivery is still accepted whole.
           expectAccepted(
-            await send(hubspotRequest(Buffer.from(JSON.stringify(d.events)))),
+            await send(hubspotRequest(fresh(Buffer.from(JSON.stringify(d.events))))),
             d.expected,
             QUEUES.hubspot,
           );
@@ -544,7 +571,7 @@ describe('HubSpot webhook deliveries', () => {
     );
     await fc.assert(
       fc.asyncProperty(hubspotDelivery, mutation, async (d, m) => {
-        const good = hubspotRequest(Buffer.from(JSON.stringify(d.events)));
+        const good = hubspotRequest(freshIds()(Buffer.from(JSON.stringify(d.events))));
         const refused = await send(m.apply(good));
         expectRefused(refused, 'json');
         expect([401, 404, 405, 413]).toContain(refused.status);
@@ -627,9 +654,8 @@ const outboundMessage = fc
     prefixes: fc.boolean(),
   })
   .map(({ notes, prefixes }) => {
-    const run = runNo++;
     const ns: Notification[] = notes.map((n, i) => ({
-      id: sfId('04l', run * 100 + i),
+      id: sfId('04l', i),
       type: n.type,
       recordId: sfId(n.type === 'Account' ? '001' : n.type === 'Opportunity' ? '006' : '003', n.record),
       fields: { ...n.extra, ...(n.stamp !== undefined ? { SystemModstamp: n.stamp.toISOString() } : {}) },
@@ -767,11 +793,12 @@ describe('Salesforce Outbound Messages', () => {
         outboundMessage,
         fc.constantFrom('text/xml; charset=utf-8', 'text/xml', 'application/soap+xml', ''),
         async (m, contentType) => {
-          const first = await send(outboundRequest(m.xml, SF_SECRET, contentType));
+          const xml = freshIds()(Buffer.from(m.xml));
+          const first = await send(outboundRequest(xml, SF_SECRET, contentType));
           expectAccepted(first, m.expected, QUEUES.salesforce);
           expect(first.body).toMatch(/<Ack>true<\/Ack>/);
           // Salesforce redelivers until it gets the Ack: the same notification ids are duplicates.
-          const again = await send(outboundRequest(m.xml));
+          const again = await send(outboundRequest(xml));
           expect(again.status).toBe(200);
           expect(queuedCount(again)).toBe(0);
         },
@@ -785,12 +812,17 @@ describe('Salesforce Outbound Messages', () => {
       fc.asyncProperty(
         outboundMessage.chain((m) => fc.tuple(fc.constant(m), badOutbound(m))),
         async ([m, bad]) => {
-          const refused = await send(bad.req);
+          const fresh = freshIds();
+          const refused = await send({ ...bad.req, body: fresh(bad.req.body) });
           if (refused.status === 404 || refused.status === 405 || refused.status === 413) {
             // Refused by the route before the SOAP handler: JSON like every other route.
             expectRefused(refused, 'json');
           } else expectRefused(refused, 'soap');
-          expectAccepted(await send(outboundRequest(m.xml)), m.expected, QUEUES.salesforce);
+          expectAccepted(
+            await send(outboundRequest(fresh(Buffer.from(m.xml)))),
+            m.expected,
+            QUEUES.salesforce,
+          );
         },
       ),
       fuzzRuns(100),
