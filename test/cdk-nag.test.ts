@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -95,6 +96,14 @@ describe('cdk-nag AWS Solutions checks', () => {
   it('leave no unacknowledged error or warning on the dev, prod and customer-key stacks', () => {
     const findings = nagFindings(app);
     expect(findings, `unacknowledged cdk-nag findings:\n${show(findings)}`).toEqual([]);
+  });
+
+  it('leave CDK itself nothing to warn about or report as an error on any of the stacks', () => {
+    for (const stack of app.node.children.filter((c) => c instanceof Stack)) {
+      const a = Annotations.fromStack(stack);
+      const messages = [...a.findWarning('*', Match.anyValue()), ...a.findError('*', Match.anyValue())];
+      expect(messages, JSON.stringify(messages, null, 2)).toEqual([]);
+    }
   });
 
   it('would report these findings without lib/nag.ts, and every acknowledgement covers one of them', () => {
