@@ -190,8 +190,8 @@ describe('reconcile', () => {
     expect(hs.stopped).toBe('calls');
 
     // A rate budget with nothing left for background work: reconcile stops before its first call.
-    const spent = new RateBudget();
-    spent.observe('short', 100, 0, 10_000);
+    const spent = new RateBudget({ now: () => 0 }); // a still clock: nothing refills
+    spent.observe('daily', 1000, 0, 86_400_000);
     const limited = entry(
       (
         await reconcile(
