@@ -1412,7 +1412,7 @@ describe('Logs Insights saved queries', () => {
     expect(lines[0]).toMatch(new RegExp(`^# .*replace ${CANONICAL_ID_PLACEHOLDER}`));
     const query = lines.filter((l) => !l.startsWith('#'));
     expect(query).toEqual([
-      'fields @timestamp, message, object, field, reason, source, system, recordId, vendorCode, fields',
+      'fields @timestamp, message, object, field, reason, source, system, recordId, vendorCode',
       `| filter canonicalId = '${CANONICAL_ID_PLACEHOLDER}'`,
       '| sort @timestamp asc',
       '| limit 10000',

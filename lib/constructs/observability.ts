@@ -374,7 +374,8 @@ export class FieldsyncObservability extends Construct {
         [
           `History of one record: replace ${CANONICAL_ID_PLACEHOLDER} below with its canonical id`,
           '(contact_..., company_..., deal_...: in every decision and sync error line, or from fieldsync audit).',
-          'One decision line per field merged (edit, conflict-won/-lost, older, blocked, blank-ignored, echo), oldest first.',
+          'One decision line per field merged (edit, conflict-won/-lost, older, blocked, blank-ignored, echo), oldest first;',
+          'expand a row for all its keys (a sync error lists the written field names under fields.0, fields.1, ...).',
         ],
         {
           fields: [
@@ -387,7 +388,6 @@ export class FieldsyncObservability extends Construct {
             'system',
             'recordId',
             'vendorCode',
-            'fields',
           ],
           filterStatements: [`canonicalId = '${CANONICAL_ID_PLACEHOLDER}'`],
           sort: '@timestamp asc',
