@@ -78,6 +78,7 @@ environment:
   HUBSPOT_CLIENT_SECRET, SALESFORCE_ORG_ID, SALESFORCE_OUTBOUND_SECRET        webhook checks (fieldsync dev)
   FIELDSYNC_PORT                                     port of the local webhook endpoint (fieldsync dev)
   FIELDSYNC_STATE_DIR                                local state: cursors, links, canonical records (default .fieldsync/)
+  FIELDSYNC_QUEUE_VISIBILITY_SECONDS                 how long a batch a stopped runner held waits before it is retried (default 30)
 `;
 
 type Out = (line: string) => void;
@@ -248,6 +249,18 @@ function webhookPort(env: NodeJS.ProcessEnv): number {
   return port;
 }
 
+/** FIELDSYNC_QUEUE_VISIBILITY_SECONDS: how long a batch held by a runner that died stays invisible (default 30). */
+function queueVisibility(env: NodeJS.ProcessEnv): number {
+  const raw = env.FIELDSYNC_QUEUE_VISIBILITY_SECONDS ?? '30';
+  const seconds = Number(raw);
+  // SQS takes 0 to 43,200 seconds (12 hours).
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43_200)
+    throw new ConfigError(
+      `FIELDSYNC_QUEUE_VISIBILITY_SECONDS must be whole seconds from 0 to 43200, got '${raw}'`,
+    );
+  return seconds;
+}
+
 function stateDir(env: NodeJS.ProcessEnv): string {
   return resolve(env.FIELDSYNC_STATE_DIR ?? '.fieldsync');
 }
@@ -305,7 +318,11 @@ function withConfigPath(vars: Record<string, string>, env: NodeJS.ProcessEnv): R
 
 async function syncOnce(env: NodeJS.ProcessEnv, json: boolean, out: Out): Promise<number> {
   const { creds } = await requireSettings(env);
-  const stack = await startEmbedded({ stateDir: stateDir(env), credentials: creds });
+  const stack = await startEmbedded({
+    stateDir: stateDir(env),
+    credentials: creds,
+    visibilityTimeoutSeconds: queueVisibility(env),
+  });
   const run = collect();
   try {
     await cycle(stack);
@@ -370,6 +387,7 @@ async function dev(env: NodeJS.ProcessEnv, out: Out): Promise<number> {
     stateDir: stateDir(env),
     credentials: creds,
     webhookPort: webhookPort(env),
+    visibilityTimeoutSeconds: queueVisibility(env),
   });
   const run = collect();
   const off = onTelemetry((e) => {

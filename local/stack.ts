@@ -12,6 +12,7 @@ import {
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
+  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type {
@@ -77,6 +78,9 @@ export interface EmbeddedOptions {
   webhookPort?: number;
   /** SaaS credentials as env names (SALESFORCE_INSTANCE_URL, ...). */
   credentials: Readonly<Record<string, string>>;
+  /** How long a received message stays invisible: a batch held by a runner that died comes back after
+   * this. Default 30 (SQS's default). */
+  visibilityTimeoutSeconds?: number;
 }
 
 let started = false;
@@ -126,7 +130,6 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       new CreateQueueCommand({
         QueueName: name,
         Attributes: {
-          VisibilityTimeout: '30',
           RedrivePolicy: JSON.stringify({
             deadLetterTargetArn: arn(`${name}-dlq`),
             maxReceiveCount: MAX_RECEIVE_COUNT,
@@ -136,6 +139,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     );
     if (q.QueueUrl === undefined || dlq.QueueUrl === undefined)
       throw new Error(`could not create queue ${name}`);
+    // Set apart from CreateQueue, which refuses a different value for a queue the state dir already has.
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: loopbackUrl(q.QueueUrl, fauxqs.address),
+        Attributes: { VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30) },
+      }),
+    );
     return {
       name,
       url: loopbackUrl(q.QueueUrl, fauxqs.address),
