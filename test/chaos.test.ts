@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeResult, runChaos, totalFaults } from '../chaos/runner.ts';
+import { SCENARIOS } from '../chaos/scenarios.ts';
 import { normalizeEmail } from '../engine/index.ts';
 import { startEmbedded } from '../local/stack.ts';
 import { type HubSpotSandbox, startHubSpotSandbox } from '../sandboxes/hubspot/index.ts';
@@ -30,6 +32,33 @@ const hsGet = (s: HubSpotSandbox) =>
   fetch(`${s.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${s.token}` } });
 const sfGet = (s: SalesforceSandbox) =>
   fetch(`${s.url}/services/data/v62.0/limits`, { headers: { authorization: `Bearer ${s.token}` } });
+
+/** FIELDSYNC_CHAOS_SEED=<n> runs the suite from another seed; a failure prints each scenario's replay command. */
+const SEED = Number(process.env.FIELDSYNC_CHAOS_SEED ?? 4242);
+
+describe('chaos suite, small size', () => {
+  it('keeps every invariant in every scenario: agreement, no lost edit, no duplicate, a quiet run writes nothing', async () => {
+    const results = await runChaos({
+      size: 'small',
+      seed: SEED,
+      scenarios: SCENARIOS.map((s) => s.name),
+      seeds: 1,
+      concurrency: 2,
+      timeoutMs: 180_000,
+    });
+    const failed = results.filter((r) => !r.passed);
+    expect(failed.length, failed.flatMap(describeResult).join('\n')).toBe(0);
+    expect(results.map((r) => r.scenario)).toEqual(SCENARIOS.map((s) => s.name));
+    for (const r of results) {
+      // Each scenario did inject its faults, made edits, and checked every one of them.
+      expect(totalFaults(r), r.scenario).toBeGreaterThan(0);
+      expect(r.edits, r.scenario).toBeGreaterThan(0);
+      expect(r.checked, r.scenario).toBe(r.edits);
+      expect(r.lost, r.scenario).toBe(0);
+      expect(r.quietWrites, r.scenario).toEqual({ salesforce: 0, hubspot: 0 });
+    }
+  }, 240_000);
+});
 
 describe('sandbox fault knobs', () => {
   it('HubSpot: injected 429s carry Retry-After, faults switch on and off while running, counted by kind', async () => {
