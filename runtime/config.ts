@@ -221,6 +221,14 @@ export function noticeQueueEnv(system: string): string {
   return `NOTICE_QUEUE_URL_${system.toUpperCase()}`;
 }
 
+/**
+ * The credentials secret of a stage when none is named: what `fieldsync secrets set --stage` writes
+ * and what the CDK stack gives its functions (CREDENTIALS_SECRET_ARN).
+ */
+export function defaultCredentialsSecretName(stage: string): string {
+  return `fieldsync/${stage}/credentials`;
+}
+
 /** The variable holding a system's write queue URL (set by the CDK stack and the embedded stack). */
 export function writeQueueEnv(system: string): string {
   return `WRITE_QUEUE_URL_${system.toUpperCase()}`;

@@ -4,6 +4,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { defaultCredentialsSecretName as credentialsSecretName } from '../../runtime/config.ts';
 import { pascal, perSystem, type Stage, type SystemName } from './systems.ts';
 
 /** Messages that fail this many receives go to the queue's DLQ. */
@@ -15,7 +16,7 @@ export const MAX_RECEIVE_COUNT = 5;
  * map of the names the local runner reads from the environment (runtime/credentials.ts).
  */
 export function defaultCredentialsSecretName(stage: Stage): string {
-  return `fieldsync/${stage}/credentials`;
+  return credentialsSecretName(stage);
 }
 
 export interface FieldsyncStateProps {

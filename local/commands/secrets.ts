@@ -12,7 +12,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { ConfigError, checkSystemCredentials } from '../../runtime/config.ts';
+import { ConfigError, checkSystemCredentials, defaultCredentialsSecretName } from '../../runtime/config.ts';
 
 type SecretSystem = 'salesforce' | 'hubspot';
 
@@ -75,9 +75,7 @@ export const SECRET_KEYS: Readonly<Record<SecretSystem, readonly SecretKey[]>> =
 };
 
 /** The secret the stack's functions read when none is named: one per stage. */
-export function defaultSecretId(stage: string): string {
-  return `fieldsync/${stage}/credentials`;
-}
+export const defaultSecretId = defaultCredentialsSecretName;
 
 const USAGE = `usage: fieldsync secrets set <salesforce|hubspot> [--stage dev|prod] [--secret-id name-or-arn] [--from-env]
   values: hidden prompts on a terminal; otherwise KEY=VALUE lines or a JSON object on stdin;
