@@ -119,6 +119,11 @@ export interface Store {
   audit(canonicalId: string): Promise<AuditRow[]>;
   putError(error: SyncError): Promise<void>;
   clearError(system: string, object: ObjectType, canonicalId: string): Promise<void>;
+  /**
+   * After successful writes: removes the parked errors of those records, if any (one key-only Query
+   * of the system's parked errors for the object, then batched deletes of the matches).
+   */
+  clearErrorsOf(system: string, object: ObjectType, canonicalIds: readonly string[]): Promise<number>;
   listErrors(): Promise<SyncError[]>;
   listRecords(object: ObjectType): Promise<CanonicalRecord[]>;
   /** Audit rows of every record, optionally only those with one of `reasons`, in key order. */
@@ -480,6 +485,32 @@ export class DynamoStore implements Store {
 
   async clearError(system: string, object: ObjectType, canonicalId: string): Promise<void> {
     await this.batchDelete([{ pk: `ERROR#${system}`, sk: `${object}#${canonicalId}` }]);
+  }
+
+  async clearErrorsOf(system: string, object: ObjectType, canonicalIds: readonly string[]): Promise<number> {
+    if (canonicalIds.length === 0) return 0;
+    const parked = new Set<string>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      this.count('Query');
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :object)',
+          ExpressionAttributeValues: { ':pk': `ERROR#${system}`, ':object': `${object}#` },
+          ProjectionExpression: 'sk',
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of res.Items ?? []) parked.add(String(item.sk));
+      start = res.LastEvaluatedKey;
+    } while (start !== undefined);
+    const keys = canonicalIds
+      .map((id) => `${object}#${id}`)
+      .filter((sk) => parked.has(sk))
+      .map((sk) => ({ pk: `ERROR#${system}`, sk }));
+    await this.batchDelete(keys);
+    return keys.length;
   }
 
   private async batchDelete(keys: { pk: string; sk: string }[]): Promise<void> {

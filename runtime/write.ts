@@ -207,6 +207,9 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       );
       report.deleted++;
     });
+    // A record written now is no longer refused: its parked error (if any) goes from `fieldsync errors`.
+    const ok = outcomes.filter((o) => o.ok).map((o) => o.canonicalId);
+    await deps.store.clearErrorsOf(system, object, ok);
     await deps.store.appendAudit(audit);
     logDecisions(audit);
     if (again.size > 0) {

@@ -129,6 +129,21 @@ describe('fieldsync errors', () => {
   });
 });
 
+describe('a parked record fixed at the source', () => {
+  it('is written on the next sync and leaves fieldsync errors', async () => {
+    boxes.hubspot.update('contacts', hsId, { lastname: 'Nowhas' });
+    // One embedded stack per process: the next sync runs as the CLI does, in its own process.
+    const sync = await run(['sync', '--once'], boxes.env);
+    expect(sync.stderr).not.toMatch(/fieldsync: /);
+    expect(sync.code).toBe(0);
+    const sf = boxes.salesforce.list('Contact').filter((c) => c.Email === 'no.last.name@example.com');
+    expect(sf).toMatchObject([{ LastName: 'Nowhas' }]);
+    const out: string[] = [];
+    await main(['errors', '--json'], { FIELDSYNC_STATE_DIR: stateDir }, (l) => out.push(l));
+    expect(JSON.parse(out.join('\n'))).toMatchObject({ count: 0, errors: [] });
+  }, 120_000);
+});
+
 describe('fieldsync dlq', () => {
   it('a poison message ends in its DLQ after MAX_RECEIVE_COUNT tries and is listed', () => {
     expect(listed[0]).toBe('1 dead-lettered message (fieldsync dlq replay moves them back to their queue)');
