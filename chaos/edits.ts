@@ -5,7 +5,12 @@
 import type { SystemName } from '../connectors/systems.ts';
 import { normalizeDomain, normalizeEmail } from '../engine/index.ts';
 import type { HsObjectType, HubSpotSandbox } from '../sandboxes/hubspot/index.ts';
-import type { SalesforceSandbox, SObjectName } from '../sandboxes/salesforce/index.ts';
+import {
+  parseDateTime,
+  type SalesforceSandbox,
+  type SfRecord,
+  type SObjectName,
+} from '../sandboxes/salesforce/index.ts';
 
 export type ChaosObject = 'contact' | 'company';
 
@@ -41,6 +46,9 @@ export interface LedgerEntry {
   field: string;
   value: string;
   kind: EditKind;
+  /** The modification time the system gave the edit (Salesforce: SystemModstamp, whole seconds; HubSpot:
+   * updatedAt, ms): the ground truth the last-writer-wins order is checked against. */
+  sourceTime: number;
 }
 
 export type EditKind = 'update' | 'race-same-field' | 'race-other-fields' | 'create' | 'create-both';
@@ -198,8 +206,10 @@ export class Editor {
     const value = this.value(field);
     const n = NATIVE[object];
     const at = Date.now();
-    if (system === 'salesforce') this.sf.update(n.sf, target.sf, { [mapping.sf]: value });
-    else this.hs.update(n.hs, target.hs, { [mapping.hs]: value });
+    const sourceTime =
+      system === 'salesforce'
+        ? sfTime(this.sf.update(n.sf, target.sf, { [mapping.sf]: value }))
+        : Date.parse(this.hs.update(n.hs, target.hs, { [mapping.hs]: value }).updatedAt);
     this.ledger.push({
       seq: this.ledger.length,
       at,
@@ -210,6 +220,7 @@ export class Editor {
       field,
       value,
       kind,
+      sourceTime,
     });
   }
 
@@ -223,15 +234,17 @@ export class Editor {
       const firstName = this.value('firstName');
       const lastName = this.value('lastName');
       const at = Date.now();
-      const nativeId =
+      const made =
         system === 'salesforce'
-          ? this.sf.create('Contact', { FirstName: firstName, LastName: lastName, Email: email }).Id
+          ? this.sf.create('Contact', { FirstName: firstName, LastName: lastName, Email: email })
           : this.hs.create('contacts', {
               firstname: firstName,
               lastname: lastName,
               // HubSpot users type emails their own way; fieldsync matches on the normalized address.
               email: kind === 'create-both' ? `  ${email.toUpperCase()} ` : email,
-            }).id;
+            });
+      const nativeId = 'Id' in made ? made.Id : made.id;
+      const sourceTime = 'Id' in made ? sfTime(made) : Date.parse(made.updatedAt);
       for (const [field, value] of [
         ['firstName', firstName],
         ['lastName', lastName],
@@ -246,7 +259,14 @@ export class Editor {
           field,
           value,
           kind,
+          sourceTime,
         });
     }
   }
+}
+
+function sfTime(record: SfRecord): number {
+  const stamp = parseDateTime(String(record.SystemModstamp ?? ''));
+  if (stamp === undefined) throw new Error(`Salesforce record ${record.Id} has no SystemModstamp`);
+  return stamp;
 }

@@ -5,6 +5,7 @@
 //       user edit, or lost to a newer edit by policy with the audit showing it;
 //   (c) no duplicate record in either system (by match key) nor in the canonical store;
 //   (d) a quiet run afterwards makes no write call (checked by the scenario, see world.ts).
+import { DEFAULT_CONFIG } from '../config/default.ts';
 import type { SystemName } from '../connectors/systems.ts';
 import { normalizeDomain, normalizeEmail } from '../engine/index.ts';
 import type { AgreementReport } from '../local/agreement.ts';
@@ -102,7 +103,20 @@ export async function checkLedger(
     const lostRow = refused ?? accepted;
     const winner = (await store.getRecords(e.object, [canonicalId])).get(canonicalId)?.fields[e.field];
     const newer = winner !== undefined && lostRow !== undefined && winner.sourceTime >= lostRow.sourceTime;
-    if ((refused !== undefined || replaced !== undefined) && newer) {
+    // And by the ground truth: what both systems hold now is a user edit of that field that wins over
+    // this one (a newer modification time, or the same with a higher system priority) - not, say,
+    // fieldsync's own earlier write come back looking newer.
+    const final = held[0]?.values.length === 1 ? held[0].values[0] : undefined;
+    const beaten = ledger.some(
+      (w) =>
+        w !== e &&
+        w.object === e.object &&
+        w.key === e.key &&
+        w.field === e.field &&
+        w.value === final &&
+        beats(w, e),
+    );
+    if ((refused !== undefined || replaced !== undefined) && newer && beaten) {
       report.outcomes['lost-to-newer-edit']++;
       continue;
     }
@@ -116,11 +130,15 @@ export async function checkLedger(
       .join('; ');
     const why =
       refused !== undefined || replaced !== undefined
-        ? `lost to an older value (canonical now ${JSON.stringify(winner?.value)} from ${winner?.source} at ${winner === undefined ? '?' : new Date(winner.sourceTime).toISOString()})`
+        ? `lost to a value no newer user edit made (canonical now ${JSON.stringify(winner?.value)} from ${winner?.source} at ${winner === undefined ? '?' : new Date(winner.sourceTime).toISOString()}; this edit stamped ${new Date(e.sourceTime).toISOString()})`
         : 'no audit row shows it lost to a newer edit';
     report.lost.push(
       `${what}: not in both systems (${where}) and ${why}; canonical ${canonicalId}, audit of ${e.field}: ${trail || 'none'}`,
     );
+    if (process.env.FIELDSYNC_CHAOS_DEBUG === '1')
+      report.lost.push(
+        `  full audit of ${canonicalId}: ${rows.map((r) => `${new Date(r.at).toISOString()} ${r.field} ${r.reason} ${r.source}@${new Date(r.sourceTime).toISOString()} ${JSON.stringify(r.old)}->${JSON.stringify(r.new)} kept ${JSON.stringify(r.kept)}`).join('\n    ')}`,
+      );
   }
   return report;
 }
@@ -136,6 +154,16 @@ export function dealCounts(boxes: Boxes): Map<string, number> {
   for (const r of boxes.sf.list('Opportunity')) add('salesforce', r.Name);
   for (const r of boxes.hs.list('deals')) add('hubspot', r.properties.dealname);
   return counts;
+}
+
+/** Does user edit `w` win over `e` under last-writer-wins (the project config: every edited field is
+ * lastWriterWins; ties on time go to the higher priority, then the greater system name)? */
+function beats(w: LedgerEntry, e: LedgerEntry): boolean {
+  if (w.system === e.system) return w.seq > e.seq;
+  if (w.sourceTime !== e.sourceTime) return w.sourceTime > e.sourceTime;
+  const pw = DEFAULT_CONFIG.priority[w.system] ?? 0;
+  const pe = DEFAULT_CONFIG.priority[e.system] ?? 0;
+  return pw !== pe ? pw > pe : w.system > e.system;
 }
 
 /** (c): one record per match key in each system (contacts by email, companies by domain), no deal more

@@ -71,20 +71,28 @@ export async function runSyncOnce(world: World, killAfterCalls?: number): Promis
   };
 }
 
+/** The initial sync: one `sync --once` run to the end (its API calls scale where the kills land). */
+export async function initialRun(world: World): Promise<{ calls: number; problems: string[] }> {
+  const first = await runSyncOnce(world);
+  initialSyncDone(world);
+  return {
+    calls: first.calls,
+    problems: first.exitCode === 0 ? [] : [`the initial sync --once exited ${first.exitCode}: ${first.tail}`],
+  };
+}
+
 /**
  * Kill the runner `kills` times at seeded points while `streaming()` edits arrive, then run it to the end.
- * The first run (the initial sync) completes; its call count scales where later kills land.
+ * `initialCalls`: API calls of the initial sync, to scale where the first kills land.
  */
 export async function killAndRestart(
   world: World,
   kills: number,
+  initialCalls: number,
   streaming: () => boolean,
 ): Promise<string[]> {
   const problems: string[] = [];
-  const first = await runSyncOnce(world);
-  if (first.exitCode !== 0) problems.push(`the initial sync --once exited ${first.exitCode}: ${first.tail}`);
-  initialSyncDone(world);
-  let scale = Math.max(4, Math.round(first.calls / 2));
+  let scale = Math.max(4, Math.round(initialCalls / 2));
   let made = 0;
   for (let attempt = 0; made < kills && attempt < kills * 3; attempt++) {
     const at = 1 + Math.floor(world.rand() * scale);
