@@ -6,7 +6,14 @@ import { z } from 'zod';
 import type { SystemObject, SystemView } from '../../config/index.ts';
 import type { ObjectType } from '../../engine/index.ts';
 import { PacedCounter, type RateBudget, sharedBudget } from '../budget.ts';
-import { AuthError, ConnectorError, isNetworkError, RateLimitError } from '../errors.ts';
+import {
+  AuthError,
+  BadResponseError,
+  ConnectorError,
+  isNetworkError,
+  parseResponse,
+  RateLimitError,
+} from '../errors.ts';
 import {
   type Connector,
   type Cursor,
@@ -154,6 +161,9 @@ function bodyField(body: unknown, key: string): string | undefined {
 /** Translate an SDK ApiException (or network failure) into a typed connector error. */
 export function translateError(err: unknown): ConnectorError {
   if (err instanceof ConnectorError) return err;
+  // The SDK parses every body as JSON: a cut-off body or an HTML page fails there.
+  if (err instanceof SyntaxError)
+    return new BadResponseError(SYSTEM, `the answer is not JSON (${err.message})`, err);
   const parsed = exceptionSchema.safeParse(err);
   if (!parsed.success) {
     const message = err instanceof Error ? err.message : String(err);
@@ -449,7 +459,7 @@ export class HubSpotConnector implements Connector {
           true,
         ),
       );
-      const page = archivedPageSchema.parse(res);
+      const page = parseResponse(SYSTEM, `${o.native} archived list`, archivedPageSchema, res);
       for (const r of page.results) {
         const at =
           r.archivedAt instanceof Date ? r.archivedAt.getTime() : Date.parse(String(r.archivedAt ?? ''));
@@ -470,7 +480,7 @@ export class HubSpotConnector implements Connector {
           propertiesWithHistory: [],
         }),
       );
-      for (const r of batchResponseSchema.parse(res).results) {
+      for (const r of parseResponse(SYSTEM, `${o.native} batch read`, batchResponseSchema, res).results) {
         for (const id of mergedIdsOf(r)) if (part.includes(id) && id !== r.id) mergedInto.set(id, r.id);
       }
     }
@@ -526,7 +536,7 @@ export class HubSpotConnector implements Connector {
         limit: SEARCH_PAGE,
       }),
     );
-    return searchResponseSchema.parse(res);
+    return parseResponse(SYSTEM, `${o.native} search`, searchResponseSchema, res);
   }
 
   /** Reference fields from v4 associations: one batch read per 100 records. */
@@ -548,7 +558,7 @@ export class HubSpotConnector implements Connector {
             inputs: part.map((id) => ({ id })),
           }),
         );
-        for (const row of associationReadSchema.parse(res).results) {
+        for (const row of parseResponse(SYSTEM, `${from} associations`, associationReadSchema, res).results) {
           // Prefer the primary association (type 1) when there are several.
           const sorted = [...row.to].sort(
             (a, b) =>
@@ -577,7 +587,8 @@ export class HubSpotConnector implements Connector {
           propertiesWithHistory: [],
         }),
       );
-      for (const r of batchResponseSchema.parse(res).results) out.set(r.id, modifiedAtOf(o, r));
+      for (const r of parseResponse(SYSTEM, `${o.native} batch read`, batchResponseSchema, res).results)
+        out.set(r.id, modifiedAtOf(o, r));
     }
     return out;
   }
@@ -593,7 +604,7 @@ export class HubSpotConnector implements Connector {
           propertiesWithHistory: [],
         }),
       );
-      records.push(...batchResponseSchema.parse(res).results);
+      records.push(...parseResponse(SYSTEM, `${o.native} batch read`, batchResponseSchema, res).results);
     }
     const refs = await this.readRefs(
       object,
@@ -641,7 +652,7 @@ export class HubSpotConnector implements Connector {
     const res = await this.counter.call('describe', () =>
       this.client.crm.properties.coreApi.getAll(o.native),
     );
-    return propertiesSchema.parse(res).results.map((p) => ({
+    return parseResponse(SYSTEM, `${o.native} properties`, propertiesSchema, res).results.map((p) => ({
       name: p.name,
       type: p.type,
       ...(p.options !== undefined && p.options.length > 0 ? { options: p.options.map((v) => v.value) } : {}),
@@ -775,7 +786,7 @@ export class HubSpotConnector implements Connector {
 
   private async batch(kind: string, fn: () => Promise<unknown>) {
     try {
-      return batchResponseSchema.parse(await this.counter.call(kind, fn));
+      return parseResponse(SYSTEM, kind, batchResponseSchema, await this.counter.call(kind, fn));
     } catch (err) {
       return translateError(err);
     }

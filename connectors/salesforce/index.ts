@@ -5,7 +5,14 @@ import { z } from 'zod';
 import type { SystemView } from '../../config/index.ts';
 import type { ObjectType } from '../../engine/index.ts';
 import { PacedCounter, type RateBudget, sharedBudget } from '../budget.ts';
-import { AuthError, ConnectorError, isNetworkError, RateLimitError } from '../errors.ts';
+import {
+  AuthError,
+  BadResponseError,
+  ConnectorError,
+  isNetworkError,
+  parseResponse,
+  RateLimitError,
+} from '../errors.ts';
 import {
   type Connector,
   type Cursor,
@@ -232,12 +239,14 @@ export class SalesforceConnector implements Connector {
     // queryAll: deleted rows (IsDeleted, MasterRecordId for merge losers) come with the changes.
     let page: unknown = await this.counter.call(
       'query',
-      async () => await this.conn.query(this.soql(object, cursor), { scanAll: true }),
+      async () => await this.queryResult(() => this.conn.query(this.soql(object, cursor), { scanAll: true })),
     );
     for (;;) {
-      const parsed = queryResultSchema.parse(page);
-      const records = parsed.records.map((r) => salesforceRecordSchema.parse(r));
       const o = objectView(this.view, object);
+      const parsed = parseResponse(SYSTEM, `${o.native} query`, queryResultSchema, page);
+      const records = parsed.records.map((r) =>
+        parseResponse(SYSTEM, `${o.native} query row`, salesforceRecordSchema, r),
+      );
       const changes = records.map((r) => toChange(object, o, r, this.view));
       this.counter.recordsRead += changes.length;
       const last = records.at(-1);
@@ -248,7 +257,7 @@ export class SalesforceConnector implements Connector {
       }
       const next = parsed.nextRecordsUrl;
       if (parsed.done !== false || next === undefined) return;
-      page = await this.counter.call('query', async () => await this.conn.queryMore(next));
+      page = await this.counter.call('query', () => this.queryResult(() => this.conn.queryMore(next)));
     }
   }
 
@@ -265,9 +274,9 @@ export class SalesforceConnector implements Connector {
           headers: { 'Content-Type': 'application/json' },
         }),
       );
-      for (const row of z.array(z.unknown()).parse(rows)) {
+      for (const row of parseResponse(SYSTEM, `${o.native} retrieve`, z.array(z.unknown()), rows)) {
         if (row === null) continue;
-        const r = salesforceRecordSchema.parse(row);
+        const r = parseResponse(SYSTEM, `${o.native} retrieve row`, salesforceRecordSchema, row);
         out.set(r.Id, parseSalesforceDate(r.SystemModstamp));
       }
     }
@@ -287,9 +296,10 @@ export class SalesforceConnector implements Connector {
           headers: { 'Content-Type': 'application/json' },
         }),
       );
-      for (const row of z.array(z.unknown()).parse(rows)) {
+      for (const row of parseResponse(SYSTEM, `${o.native} retrieve`, z.array(z.unknown()), rows)) {
         if (row === null) continue;
-        out.push(toChange(object, o, salesforceRecordSchema.parse(row), this.view));
+        const r = parseResponse(SYSTEM, `${o.native} retrieve row`, salesforceRecordSchema, row);
+        out.push(toChange(object, o, r, this.view));
       }
     }
     this.counter.recordsRead += out.length;
@@ -332,6 +342,17 @@ export class SalesforceConnector implements Connector {
     return outcomes;
   }
 
+  /** jsforce reads `records` of whatever came back: a page that is no query result fails in it as a TypeError. */
+  private async queryResult(run: () => PromiseLike<unknown>): Promise<unknown> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof TypeError && !isNetworkError(err))
+        throw new BadResponseError(SYSTEM, `query: the answer is not a query result (${err.message})`, err);
+      throw err;
+    }
+  }
+
   private readonly createOnlyFields = new Map<ObjectType, Set<string>>();
 
   /** Fields of the object that can be set on create but not updated (one describe per object, cached). */
@@ -348,7 +369,7 @@ export class SalesforceConnector implements Connector {
     const o = objectView(this.view, object);
     // REST "sObject Describe": GET /sobjects/{type}/describe
     const res = await this.counter.call('describe', async () => await this.conn.sobject(o.native).describe());
-    return describeSchema.parse(res).fields.map((f) => ({
+    return parseResponse(SYSTEM, `${o.native} describe`, describeSchema, res).fields.map((f) => ({
       name: f.name,
       type: f.type,
       ...(f.picklistValues !== undefined && f.picklistValues.length > 0
@@ -428,15 +449,16 @@ export class SalesforceConnector implements Connector {
     } catch (err) {
       return failAll(ops, translateError(err));
     }
-    const results = saveResultsSchema.parse(raw);
-    if (results.length !== ops.length) {
-      throw new ConnectorError(
-        SYSTEM,
-        'BAD_RESPONSE',
-        `expected ${ops.length} results, got ${results.length}`,
-        { retryable: true },
+    // A malformed answer fails every op of the call, retryably: the writer retries, then parks them.
+    const parsed = saveResultsSchema.safeParse(raw);
+    if (!parsed.success)
+      return failAll(ops, new BadResponseError(SYSTEM, `${kind}: the answer is not a list of save results`));
+    const results = parsed.data;
+    if (results.length !== ops.length)
+      return failAll(
+        ops,
+        new BadResponseError(SYSTEM, `${kind}: expected ${ops.length} results, got ${results.length}`),
       );
-    }
     return ops.map((op, i): WriteOutcome => {
       const r = results[i];
       const id = r?.id ?? op.externalId;
