@@ -1,6 +1,7 @@
 // Salesforce <-> canonical field mapping, driven by the config's Salesforce view.
 import type { FilterInput, SystemObject, SystemView } from '../../config/index.ts';
 import { type FieldValue, normalizeValue, type ObjectType } from '../../engine/index.ts';
+import { BadResponseError } from '../errors.ts';
 import { fromNative, toNativeValue } from '../mapping.ts';
 import type { SourceChange, WriteOp } from '../types.ts';
 import type { SalesforceRecord } from './types.ts';
@@ -51,8 +52,24 @@ export function filterConditions(filters: readonly FilterInput[]): string[] {
 export function parseSalesforceDate(value: string): number {
   const iso = value.replace(/([+-]\d\d)(\d\d)$/, '$1:$2');
   const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) throw new Error(`unparseable Salesforce datetime: ${value}`);
+  if (Number.isNaN(ms)) throw new BadResponseError(SYSTEM, `unparseable Salesforce datetime: ${value}`);
   return ms;
+}
+
+/**
+ * A selected field of a row: a JSON scalar or null. SOQL and sObject Collections answer every selected
+ * field, so a missing one, an object or an array is a malformed answer: refused, rather than taken as a
+ * blank (which would clear the value everywhere) or as the text `[object Object]`.
+ */
+function selected(o: SystemObject, record: SalesforceRecord, name: string): string | number | boolean | null {
+  if (!Object.hasOwn(record, name))
+    throw new BadResponseError(SYSTEM, `${o.native} ${record.Id}: the answer has no ${name}`);
+  const v = record[name];
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  throw new BadResponseError(
+    SYSTEM,
+    `${o.native} ${record.Id}: ${name} is ${Array.isArray(v) ? 'an array' : `a ${typeof v}`}, not a field value`,
+  );
 }
 
 export function toChange(
@@ -77,14 +94,16 @@ export function toChange(
   }
   const fields: Record<string, FieldValue> = {};
   for (const f of o.fields) {
-    fields[f.name] = normalizeValue(f.kind, fromNative(f, record[f.native]), {
+    fields[f.name] = normalizeValue(f.kind, fromNative(f, selected(o, record, f.native)), {
       defaultCountry: view.defaultCountry,
     });
   }
   const refs: Record<string, string | null> = {};
   for (const r of o.refs) {
-    const v = record[r.native];
-    refs[r.name] = typeof v === 'string' && v !== '' ? v : null;
+    const v = selected(o, record, r.native);
+    if (v !== null && typeof v !== 'string')
+      throw new BadResponseError(SYSTEM, `${o.native} ${record.Id}: ${r.native} is a ${typeof v}, not an Id`);
+    refs[r.name] = v === null || v === '' ? null : v;
   }
   const fieldsyncId = record[FIELDSYNC_ID_FIELD];
   return {
