@@ -1,6 +1,7 @@
 // HubSpot <-> canonical property mapping, driven by the config's HubSpot view.
 import type { FilterInput, SystemObject, SystemView } from '../../config/index.ts';
 import { type FieldValue, normalizeValue, type ObjectType } from '../../engine/index.ts';
+import { BadResponseError } from '../errors.ts';
 import { fromNative, toNativeValue } from '../mapping.ts';
 import type { SourceChange, WriteOp } from '../types.ts';
 
@@ -76,7 +77,8 @@ export function modifiedAtOf(o: SystemObject, record: HubSpotObject): number {
   if (!Number.isNaN(fromProperty)) return fromProperty;
   const updated =
     record.updatedAt instanceof Date ? record.updatedAt.getTime() : Date.parse(String(record.updatedAt));
-  if (Number.isNaN(updated)) throw new Error(`hubspot ${o.native} ${record.id} has no modification time`);
+  if (Number.isNaN(updated))
+    throw new BadResponseError(SYSTEM, `${o.native} ${record.id}: the answer has no modification time`);
   return updated;
 }
 
@@ -94,6 +96,9 @@ export function toChange(
 ): SourceChange {
   const fields: Record<string, FieldValue> = {};
   for (const f of o.fields) {
+    // A requested property that is not in the answer is not defined in the portal ("it won't be included
+    // in the response"; no value is `null`): nothing is known about it, so it is no blank to merge.
+    if (!Object.hasOwn(record.properties, f.native)) continue;
     fields[f.name] = normalizeValue(f.kind, fromNative(f, record.properties[f.native]), {
       defaultCountry: view.defaultCountry,
     });
