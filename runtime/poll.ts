@@ -1,7 +1,7 @@
 // Poll use case: read each object's changes since its cursor, queue them for ingest, and advance the
 // cursor only after the page is durably queued.
-import type { Connector } from '../connectors/types.ts';
-import type { ObjectType } from '../engine/index.ts';
+import type { Connector, SourceChange } from '../connectors/types.ts';
+import { canonicalIdFor, type ObjectType } from '../engine/index.ts';
 import type { IngestMessage } from './messages.ts';
 import { packMessages, type Queue } from './queue.ts';
 import type { Store } from './store.ts';
@@ -12,7 +12,15 @@ export interface PollDeps {
   connector: Connector;
   ingestQueueUrl: string;
   onPage?: (object: ObjectType, records: number) => void;
+  now?: () => number;
 }
+
+/**
+ * A change this large can never be stored: a canonical record holds each value at least twice (the
+ * field and the source's shadow) and a DynamoDB item at most 400 KB. Queued, it would also pass SQS's
+ * 1 MiB message limit: the page would fail every poll and stop the object's sync for every record.
+ */
+export const MAX_CHANGE_BYTES = 200_000;
 
 export interface PollOptions {
   /** Ignore the stored cursors and read everything (a newly mapped field is backfilled this way). */
@@ -37,10 +45,11 @@ export async function pollSystem(
     report.polled[object] = 0;
     const cursor = options.fromScratch === true ? undefined : await deps.store.getCursor(system, object);
     for await (const page of deps.connector.poll(object, cursor)) {
-      if (page.changes.length > 0) {
+      const changes = await parkOversized(deps, object, page.changes);
+      if (changes.length > 0) {
         await deps.queue.send(
           deps.ingestQueueUrl,
-          packMessages(page.changes, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
+          packMessages(changes, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
         );
       }
       if (Object.keys(page.cursor).length > 0) await deps.store.putCursor(system, object, page.cursor);
@@ -50,4 +59,29 @@ export async function pollSystem(
     }
   }
   return report;
+}
+
+/** Park changes too large to store as sync errors (ids and sizes only), so the poll goes on past them. */
+async function parkOversized(
+  deps: PollDeps,
+  object: ObjectType,
+  changes: readonly SourceChange[],
+): Promise<SourceChange[]> {
+  const sized = changes.map((change) => ({ change, bytes: Buffer.byteLength(JSON.stringify(change)) }));
+  const oversized = sized.filter((s) => s.bytes > MAX_CHANGE_BYTES);
+  if (oversized.length === 0) return [...changes];
+  const system = deps.connector.system;
+  const ids = oversized.map((s) => s.change.externalId);
+  const links = await deps.store.getLinks(system, object, ids);
+  for (const { change, bytes } of oversized) {
+    await deps.store.putError({
+      system,
+      object,
+      canonicalId: links.get(change.externalId) ?? canonicalIdFor(system, object, change.externalId),
+      code: 'RECORD_TOO_LARGE',
+      message: `${system} ${object} ${change.externalId}: ${bytes} bytes of field values, more than a record holds (${MAX_CHANGE_BYTES}); not synced until it is smaller`,
+      at: (deps.now ?? Date.now)(),
+    });
+  }
+  return sized.filter((s) => s.bytes <= MAX_CHANGE_BYTES).map((s) => s.change);
 }
