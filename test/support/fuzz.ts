@@ -24,9 +24,20 @@ function envNumber(name: string, fallback: number): number {
   return n;
 }
 
-/** fast-check parameters: the fixed seed and `numRuns` scaled by FIELDSYNC_FUZZ_SCALE. */
-export function fuzzRuns(numRuns: number): { seed: number; numRuns: number } {
-  return { seed: FUZZ_SEED, numRuns: Math.max(1, Math.round(numRuns * SCALE)) };
+/**
+ * fast-check parameters: the fixed seed and `numRuns` scaled by FIELDSYNC_FUZZ_SCALE. `shrink: false`
+ * (endOnFailure) reports the first failing case as it is, for properties whose runs take seconds (a
+ * whole sync cycle) and would spend the test's time limit shrinking; its seed and path replay it.
+ */
+export function fuzzRuns(
+  numRuns: number,
+  options: { shrink?: boolean } = {},
+): { seed: number; numRuns: number; endOnFailure?: boolean } {
+  return {
+    seed: FUZZ_SEED,
+    numRuns: Math.max(1, Math.round(numRuns * SCALE)),
+    ...(options.shrink === false ? { endOnFailure: true } : {}),
+  };
 }
 
 function listen(server: Server): Promise<string> {
