@@ -118,7 +118,7 @@ const wrongValue: fc.Arbitrary<{ label: string; make: (root: unknown) => unknown
 const mutation: fc.Arbitrary<Mutation & { apply: (root: Record<Key, unknown>) => void }> = fc
   .tuple(
     fc.constantFrom(...PROJECT_PATHS),
-    fc.constantFrom('set', 'delete', 'add', 'getter'),
+    fc.constantFrom<Mutation['kind']>('set', 'delete', 'add', 'getter'),
     wrongValue,
     fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom(...VOCABULARY)),
   )
@@ -128,7 +128,7 @@ const mutation: fc.Arbitrary<Mutation & { apply: (root: Record<Key, unknown>) =>
     const target = kind === 'add' ? path : parentPath;
     const name = kind === 'add' ? key : last;
     return {
-      kind: kind === 'add' || name !== undefined ? (kind as Mutation['kind']) : 'add',
+      kind: kind === 'add' || name !== undefined ? kind : 'add',
       path: name === undefined ? path : [...target, name],
       describe: `${kind} ${[...target, name ?? ''].join('.')} ${kind === 'delete' ? '' : value.label}`,
       apply: (root: Record<Key, unknown>) => {
@@ -220,7 +220,8 @@ describe('config objects', () => {
   it('any mutation of the project config is a coherent config or a ConfigError naming the key', () => {
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => {
-        const root: Record<Key, unknown> = structuredClone(projectConfig) as unknown as Record<Key, unknown>;
+        const root: unknown = structuredClone(projectConfig);
+        if (!isContainer(root)) throw new Error('the project config is not an object');
         for (const m of mutations) m.apply(root);
         let resolved: ResolvedConfig | undefined;
         try {

@@ -27,8 +27,8 @@ let boxes: Awaited<ReturnType<typeof startSandboxes>>;
 let stack: EmbeddedStack;
 let stateDir: string;
 let ingest: Handler;
-const writers = {} as Record<SystemName, Handler>;
-const noticeHandlers = {} as Record<SystemName, Handler>;
+let writers: Record<SystemName, Handler>;
+let noticeHandlers: Record<SystemName, Handler>;
 const OBJECTS: ObjectType[] = ['company', 'contact', 'deal'];
 
 beforeAll(async () => {
@@ -40,14 +40,18 @@ beforeAll(async () => {
   await syncCycle(stack);
   // The very modules the stack runs (one instance per process).
   ingest = (await import('../functions/ingest.ts')).handler;
-  writers.salesforce = (await import('../functions/write-salesforce.ts')).handler;
-  writers.hubspot = (await import('../functions/write-hubspot.ts')).handler;
-  for (const s of SYSTEMS)
-    noticeHandlers[s] = async (event) => {
+  writers = {
+    salesforce: (await import('../functions/write-salesforce.ts')).handler,
+    hubspot: (await import('../functions/write-hubspot.ts')).handler,
+  };
+  const notices =
+    (s: SystemName): Handler =>
+    async (event) => {
       const res = await stack.pollers[s](event);
       if (!('batchItemFailures' in res)) throw new Error('the poller did not take the SQS event');
       return res;
     };
+  noticeHandlers = { salesforce: notices('salesforce'), hubspot: notices('hubspot') };
 });
 
 afterAll(async () => {

@@ -194,7 +194,13 @@ const hubspotEvent: fc.Arbitrary<GeneratedEvent> = fc.oneof(
   fc
     .record({
       object: fc.constantFrom(...OBJECTS),
-      action: fc.constantFrom(...(Object.keys(CHANGE_ACTIONS) as (keyof typeof CHANGE_ACTIONS)[])),
+      action: fc.constantFrom(
+        'creation',
+        'propertyChange',
+        'deletion',
+        'privacyDeletion',
+        'restore' as const,
+      ),
       objectId: hubspotId,
       propertyName: fc.option(fc.constantFrom('email', 'firstname', 'dealstage', 'x'.repeat(300)), {
         nil: undefined,

@@ -2,7 +2,6 @@
 // that records what it was sent, and a proxy that corrupts SaaS responses on their way to the real
 // clients (jsforce, @hubspot/api-client).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { Queue } from '../../runtime/queue.ts';
@@ -44,8 +43,9 @@ function listen(server: Server): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve(`http://127.0.0.1:${port}`);
+      const address = server.address();
+      if (typeof address === 'object' && address !== null) resolve(`http://127.0.0.1:${address.port}`);
+      else reject(new Error(`unexpected server address ${String(address)}`));
     });
   });
 }
