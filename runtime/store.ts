@@ -106,6 +106,8 @@ export interface Store {
   putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string>;
   /** Record a webhook event id; false when it was seen before (duplicate delivery). Kept a few days (TTL). */
   claimEvent(system: string, eventId: string, now: number): Promise<boolean>;
+  /** Forgets a claimed event id (its notices could not be queued, so a redelivery must get through). */
+  releaseEvent(system: string, eventId: string): Promise<void>;
   /** A small named value of the deployment (e.g. the fingerprint of the config last applied). */
   getMeta(name: string): Promise<string | undefined>;
   putMeta(name: string, value: string): Promise<void>;
@@ -338,6 +340,10 @@ export class DynamoStore implements Store {
   putLink(system: string, object: ObjectType, externalId: string, canonicalId: string): Promise<string> {
     const { pk, sk } = linkKey(system, object, externalId);
     return this.putOnce(pk, sk, { system, object, externalId, canonicalId }, canonicalId);
+  }
+
+  async releaseEvent(system: string, eventId: string): Promise<void> {
+    await this.batchDelete([{ pk: `EVENT#${system}#${eventId}`, sk: 'EVENT' }]);
   }
 
   async claimEvent(system: string, eventId: string, now: number): Promise<boolean> {

@@ -71,9 +71,9 @@ function headersOf(event: APIGatewayProxyEventV2): Record<string, string | undef
 async function fresh(
   deps: WebhookDeps,
   notices: readonly { key: string; notice: ChangeNotice }[],
-): Promise<ChangeNotice[]> {
+): Promise<{ key: string; notice: ChangeNotice }[]> {
   const seen = await mapPool(notices, 16, (n) => deps.store.claimEvent(n.notice.system, n.key, deps.now()));
-  return notices.filter((_, i) => seen[i] === true).map((n) => n.notice);
+  return notices.filter((_, i) => seen[i] === true);
 }
 
 async function enqueue(
@@ -84,11 +84,21 @@ async function enqueue(
   const url = deps.noticeQueues[system];
   if (url === undefined) throw new Error(`no notice queue for ${system}`);
   const unique = await fresh(deps, notices);
-  if (unique.length > 0)
+  if (unique.length === 0) return 0;
+  try {
     await deps.queue.send(
       url,
-      packMessages(unique, (part): NoticeMessage => ({ v: 1, notices: part })),
+      packMessages(
+        unique.map((u) => u.notice),
+        (part): NoticeMessage => ({ v: 1, notices: part }),
+      ),
     );
+  } catch (err) {
+    // Not queued: give the keys back, so the vendor's retry of this delivery (it gets a 5xx) is not
+    // dropped as a duplicate. A release that fails too leaves the next poll to pick the change up.
+    await mapPool(unique, 16, (u) => deps.store.releaseEvent(u.notice.system, u.key)).catch(() => undefined);
+    throw err;
+  }
   return unique.length;
 }
 

@@ -434,6 +434,28 @@ describe('HubSpot webhook deliveries', () => {
     );
   });
 
+  it('a delivery that could not be queued is not remembered: the vendor retry gets through', async () => {
+    const [d] = fc.sample(
+      hubspotDelivery.filter((x) => x.expected.length > 0),
+      { numRuns: 1, seed: 7 },
+    );
+    if (d === undefined) throw new Error('no sample');
+    const body = freshIds()(Buffer.from(JSON.stringify(d.events)));
+    const send0 = queue.send.bind(queue);
+    queue.send = async () => {
+      throw new Error('SQS unavailable');
+    };
+    try {
+      // On Lambda a throw is a 5xx, which HubSpot retries.
+      await expect(send(hubspotRequest(body))).rejects.toThrow('SQS unavailable');
+    } finally {
+      queue.send = send0;
+    }
+    const retry = await send(hubspotRequest(body, { timestamp: NOW - 500 }));
+    expect(JSON.parse(retry.body)).toEqual({ accepted: d.expected.length });
+    expect(queuedCount(retry)).toBe(d.expected.length);
+  });
+
   it('a body no schema accepts is refused with 400 and a message, nothing queued, nothing claimed', async () => {
     await fc.assert(
       fc.asyncProperty(
