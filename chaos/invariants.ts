@@ -6,7 +6,7 @@
 //   (c) no duplicate record in either system (by match key) nor in the canonical store;
 //   (d) a quiet run afterwards makes no write call (checked by the scenario, see world.ts).
 import { DEFAULT_CONFIG } from '../config/default.ts';
-import type { SystemName } from '../connectors/systems.ts';
+import { isSystemName, type SystemName } from '../connectors/systems.ts';
 import { normalizeDomain, normalizeEmail } from '../engine/index.ts';
 import type { AgreementReport } from '../local/agreement.ts';
 import type { AuditRow, Store } from '../runtime/store.ts';
@@ -31,11 +31,21 @@ interface Boxes {
   hs: HubSpotSandbox;
 }
 
+/**
+ * Which systems' values may carry their record's last-modified time rather than their own. The README's
+ * policy: a record-level timestamp applies to every field that changed since fieldsync last read the
+ * record (Salesforce has only SystemModstamp; the HubSpot connector reads no property history). The
+ * design asks for HubSpot's per-property timestamps: the first-link scenario checks with Salesforce only.
+ */
+export type RecordDated = ReadonlySet<SystemName>;
+export const RECORD_DATED_BOTH: RecordDated = new Set<SystemName>(['salesforce', 'hubspot']);
+
 /** (b): classify every ledger entry; anything not accounted for is 'lost', with the evidence. */
 export async function checkLedger(
   boxes: Boxes,
   store: Store,
   ledger: readonly LedgerEntry[],
+  recordDated: RecordDated = RECORD_DATED_BOTH,
 ): Promise<LedgerReport> {
   const report: LedgerReport = {
     checked: 0,
@@ -103,19 +113,23 @@ export async function checkLedger(
     const lostRow = refused ?? accepted;
     const winner = (await store.getRecords(e.object, [canonicalId])).get(canonicalId)?.fields[e.field];
     const newer = winner !== undefined && lostRow !== undefined && winner.sourceTime >= lostRow.sourceTime;
-    // And by the ground truth: what both systems hold now is a user edit of that field that wins over
-    // this one (a newer modification time, or the same with a higher system priority) - not, say,
-    // fieldsync's own earlier write come back looking newer.
+    // And by the ground truth: what both systems hold now wins over this edit by its modification time
+    // (or the same time and a higher priority) - dated, where the policy dates by record, as late as a
+    // later user edit of the same record in the same system. Not, say, fieldsync's own earlier write
+    // come back looking newer, or a stale value no user touched.
     const final = held[0]?.values.length === 1 ? held[0].values[0] : undefined;
-    const beaten = ledger.some(
-      (w) =>
-        w !== e &&
-        w.object === e.object &&
-        w.key === e.key &&
-        w.field === e.field &&
-        w.value === final &&
-        beats(w, e),
-    );
+    const beaten =
+      ledger.some(
+        (w) =>
+          w !== e &&
+          w.object === e.object &&
+          w.key === e.key &&
+          w.field === e.field &&
+          w.value === final &&
+          beats({ ...w, sourceTime: latestDating(ledger, w, recordDated) }, e),
+      ) ||
+      // A value no edit of the scenario made (the seeded one) was there before all of them.
+      (ledger.every((w) => w.value !== final) && seededValueBeats(ledger, e, winner?.source, recordDated));
     if ((refused !== undefined || replaced !== undefined) && newer && beaten) {
       report.outcomes['lost-to-newer-edit']++;
       continue;
@@ -154,6 +168,30 @@ export function dealCounts(boxes: Boxes): Map<string, number> {
   for (const r of boxes.sf.list('Opportunity')) add('salesforce', r.Name);
   for (const r of boxes.hs.list('deals')) add('hubspot', r.properties.dealname);
   return counts;
+}
+
+/** The latest time fieldsync may have dated the value `w` put in its system: its own time, or where that
+ * system is dated by record, that of a later user edit of the same record there (if fieldsync read both
+ * at once). */
+function latestDating(ledger: readonly LedgerEntry[], w: LedgerEntry, recordDated: RecordDated): number {
+  if (!recordDated.has(w.system)) return w.sourceTime;
+  const later = ledger.filter(
+    (o) => o.system === w.system && o.object === w.object && o.key === w.key && o.seq > w.seq,
+  );
+  return Math.max(w.sourceTime, ...later.map((o) => o.sourceTime));
+}
+
+/** Can a value that was in `source` before the scenario's edits (its seed value) beat `e`? Only dated by
+ * a later user edit of that record there. */
+function seededValueBeats(
+  ledger: readonly LedgerEntry[],
+  e: LedgerEntry,
+  source: string | undefined,
+  recordDated: RecordDated,
+): boolean {
+  if (source === undefined || !isSystemName(source) || source === e.system) return false;
+  const seeded: LedgerEntry = { ...e, system: source, seq: -1, sourceTime: 0 };
+  return beats({ ...seeded, sourceTime: latestDating(ledger, seeded, recordDated) }, e);
 }
 
 /** Does user edit `w` win over `e` under last-writer-wins (the project config: every edited field is

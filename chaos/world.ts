@@ -29,7 +29,14 @@ import {
 } from '../sandboxes/salesforce/index.ts';
 import { prng } from '../sandboxes/seed.ts';
 import { Editor } from './edits.ts';
-import { checkLedger, dealCounts, disagreements, findDuplicates, type LedgerReport } from './invariants.ts';
+import {
+  checkLedger,
+  dealCounts,
+  disagreements,
+  findDuplicates,
+  type LedgerReport,
+  type RecordDated,
+} from './invariants.ts';
 
 export const CLIENT_SECRET = 'chaos-hubspot-app-secret';
 export const OUTBOUND_SECRET = 'c4a05c4a05ec7e70';
@@ -190,7 +197,8 @@ export async function flushWebhooks(world: World): Promise<void> {
   await world.sf.outbound.flush().catch(() => undefined);
 }
 
-const SCHEDULED = { source: 'aws.scheduler', 'detail-type': 'Scheduled Event', detail: {} };
+/** The event EventBridge Scheduler sends a poller. */
+export const SCHEDULED = { source: 'aws.scheduler', 'detail-type': 'Scheduled Event', detail: {} };
 
 /**
  * One cycle as the scheduler and the queue pollers would run it: webhooks delivered, each system polled
@@ -301,7 +309,10 @@ async function queueDepths(stack: EmbeddedStack): Promise<string[]> {
  * canonical state and every edit is accounted for, or the bound; then the duplicate check and one
  * quiet cycle, which must make no write call.
  */
-export async function settleAndCheck(world: World, options: { webhooks: boolean }): Promise<Verdict> {
+export async function settleAndCheck(
+  world: World,
+  options: { webhooks: boolean; recordDated?: RecordDated },
+): Promise<Verdict> {
   const stack = requireStack(world);
   apiFaults(world, undefined, undefined);
   if (options.webhooks) webhooks(world);
@@ -313,7 +324,7 @@ export async function settleAndCheck(world: World, options: { webhooks: boolean 
     rounds++;
     await cycle(world);
     agreement = await checkAgreement(store, connectors(world), DEFAULT_CONFIG.model);
-    ledger = await checkLedger(world, store, world.editor.ledger);
+    ledger = await checkLedger(world, store, world.editor.ledger, options.recordDated);
     world.log(
       `settle round ${rounds}: agree ${agreement.agree}, edits ${ledger.checked}, lost ${ledger.outcomes.lost}`,
     );
