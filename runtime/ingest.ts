@@ -55,6 +55,8 @@ export interface IngestReport {
   signals: Record<string, number>;
 }
 
+/** How far ahead of our clock a system's modification time may be (clock skew) before it is capped. */
+export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
 /** How often a change whose reference is not linked yet is retried before it is ingested without it. */
 export const MAX_REF_ATTEMPTS = 5;
 const MAX_VERSION_RETRIES = 8;
@@ -202,7 +204,9 @@ async function resolveRefs(
         system: change.system,
         object,
         externalId: change.externalId,
-        modifiedAt: change.modifiedAt,
+        // A time in the future (a wrong clock, a bad value) would win every later conflict until that
+        // day comes: no source time counts for more than now plus the allowed clock skew.
+        modifiedAt: Math.min(change.modifiedAt, deps.now() + MAX_CLOCK_AHEAD_MS),
         fields,
       },
     });
