@@ -48,6 +48,12 @@ describe('source times from the future', () => {
     await ingestChanges(deps(), [change('hubspot', '501', now - 1000, 'Real edit')]);
     const [after] = await memory.store.listRecords('contact');
     expect(after?.fields.title).toMatchObject({ value: 'Real edit', source: 'hubspot' });
+
+    // The next poll reads the Salesforce record again, still stamped 9999: no new edit, nothing changes.
+    now += 60_000;
+    await ingestChanges(deps(), [change('salesforce', '003A', year9999, 'From a broken clock')]);
+    const [again] = await memory.store.listRecords('contact');
+    expect(again?.fields.title).toMatchObject({ value: 'Real edit', source: 'hubspot' });
   });
 
   it('leaves times within the skew as they are', async () => {
