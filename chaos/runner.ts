@@ -64,8 +64,13 @@ export async function runScenario(job: ChaosJob, size: Size, timeoutMs: number):
   child.stdout.on('data', (c: Buffer) => {
     stdout += c.toString('utf8');
   });
+  const verbose = process.env.FIELDSYNC_CHAOS_VERBOSE === '1';
   child.stderr.on('data', (c: Buffer) => {
-    stderr = (stderr + c.toString('utf8')).slice(-8000);
+    const text = c.toString('utf8');
+    stderr = (stderr + text).slice(-8000);
+    if (verbose)
+      for (const line of text.split('\n'))
+        if (line.startsWith('[')) process.stderr.write(`${job.scenario} ${job.seed} ${line}\n`);
   });
   let timedOut = false;
   const timer = setTimeout(() => {
