@@ -1,8 +1,7 @@
 // A burst of edits on both sides synced in one cycle, then the same records written by the naive
 // writer (one API call per record): calls, seconds and records/s side by side.
 import { SYSTEMS } from '../connectors/systems.ts';
-import type { EmbeddedStack } from '../local/stack.ts';
-import { apiCallsOf, measuredCycle, writeCallsOf } from './cycle.ts';
+import { apiCallsOf, type CycleResult, type Cycles, writeCallsOf } from './cycle.ts';
 import { type NaiveSystemReport, type NaiveWrite, naiveWrites } from './naive.ts';
 import { round, sum } from './stats.ts';
 import { applyEdit, arrived, type ContactPair, type Edit, type Sandboxes } from './stream.ts';
@@ -52,19 +51,19 @@ export function burstEdits(
 
 export async function burstVsNaive(
   boxes: Sandboxes,
-  stack: EmbeddedStack,
+  cycles: Cycles,
   edits: readonly Edit[],
   apiLatencyMs: number,
 ): Promise<BurstReport> {
   const slow = apiLatencyMs > 0 ? { slowRate: 1, slowMs: apiLatencyMs } : undefined;
   boxes.salesforce.faults.configure(slow);
   boxes.hubspot.faults.configure(slow);
-  let ours: Awaited<ReturnType<typeof measuredCycle>>;
+  let ours: CycleResult;
   let naive: Record<string, NaiveSystemReport>;
   let landed: number;
   try {
     for (const e of edits) applyEdit(boxes, e);
-    ours = await measuredCycle(stack);
+    ours = await cycles.run();
     landed = edits.filter((e) => arrived(boxes, e)).length;
     naive = await naiveWrites(
       boxes,
@@ -80,7 +79,7 @@ export async function burstVsNaive(
     boxes.hubspot.faults.configure(undefined);
   }
   // The naive writes come back as changes: absorb them (echoes, no writes).
-  await measuredCycle(stack);
+  await cycles.run();
   const perSide = edits.length / 2;
   const oursWrites = writeCallsOf(ours.summary);
   const naiveCalls = Object.fromEntries(SYSTEMS.map((k) => [k, naive[k]?.records ?? 0]));

@@ -15,6 +15,8 @@ export interface WriteFigures {
   records_per_write_call: number;
   /** A naive writer: one call per record written (computed, not run, for the backfill). */
   naive_write_calls: number;
+  /** Every API call of the backfill by the connector's kind (query, search, write:upsert, ...). */
+  calls_by_kind: Record<string, number>;
 }
 
 export interface BenchReport {
@@ -39,7 +41,13 @@ export interface BenchReport {
     duration_s: number;
     records_per_s: number;
     changes_ingested: number;
+    /** Write failures parked as errors and messages that failed (summary errors). */
     errors: number;
+    /** Messages retrying forever when the backfill settled (e.g. a reference that never links). */
+    stuck_messages: number;
+    /** Records per object in each system after the backfill, and what a correct sync leaves. */
+    records_after: { salesforce: Record<string, number>; hubspot: Record<string, number> };
+    expected_records_after: { salesforce: Record<string, number>; hubspot: Record<string, number> };
     salesforce: WriteFigures & {
       records_read: number;
       query_calls: number;
@@ -118,6 +126,24 @@ export function evaluate(r: Omit<BenchReport, 'checks' | 'duration_s'>): Check[]
     value: fmt(b.salesforce.query_calls),
     budget: `~1 per 2,000 records: ${fmt(b.salesforce.ideal_query_calls)}`,
     result: verdict(b.salesforce.query_calls <= Math.ceil(b.salesforce.ideal_query_calls * 1.25)),
+  });
+  const dupes = (['salesforce', 'hubspot'] as const).flatMap((system) =>
+    Object.entries(b.expected_records_after[system]).flatMap(([object, want]) => {
+      const got = b.records_after[system][object] ?? 0;
+      return got === want ? [] : [`${system} ${object} ${fmt(got)}/${fmt(want)}`];
+    }),
+  );
+  checks.push({
+    name: 'backfill: every record once on each side',
+    value: dupes.length === 0 ? 'all counts as expected' : dupes.join(', '),
+    budget: 'no duplicates, nothing missing',
+    result: verdict(dupes.length === 0),
+  });
+  checks.push({
+    name: 'backfill: errors, messages retrying for good',
+    value: `${fmt(b.errors)}, ${fmt(b.stuck_messages)}`,
+    budget: '0, 0',
+    result: verdict(b.errors === 0 && b.stuck_messages === 0),
   });
   checks.push({
     name: 'backfill throughput',
@@ -272,6 +298,13 @@ export function formatReport(r: BenchReport): string {
   out.push(
     `${b.duration_s} s, ${fmt(b.records_per_s)} records/s, ${fmt(b.changes_ingested)} changes ingested, ${fmt(b.dynamodb_requests)} DynamoDB requests (${b.dynamodb_requests_per_change} per change), ${b.errors} errors`,
   );
+  const kinds = (calls: Record<string, number>) =>
+    Object.entries(calls)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', ');
+  out.push(`salesforce calls: ${kinds(b.salesforce.calls_by_kind)}`);
+  out.push(`hubspot calls: ${kinds(b.hubspot.calls_by_kind)}`);
   out.push('');
   for (const nv of r.batched_vs_naive) {
     const latency = nv.api_latency_ms > 0 ? `, +${nv.api_latency_ms} ms per API call` : ', loopback';
@@ -314,9 +347,10 @@ export function formatReport(r: BenchReport): string {
       'API calls/edit',
     ],
   ];
-  for (const [name, s] of Object.entries({ webhooks: r.latency.webhooks, polling: r.latency.polling }))
+  for (const [name, s] of Object.entries({ webhooks: r.latency.webhooks, polling: r.latency.polling })) {
+    const label = name === 'polling' ? `polling every ${s.poll_interval_ms} ms` : name;
     streams.push([
-      name === 'polling' ? `polling every ${s.poll_interval_ms} ms` : name,
+      label,
       String(s.samples),
       String(s.rate_per_s),
       fmt(s.p50_ms),
@@ -327,6 +361,23 @@ export function formatReport(r: BenchReport): string {
       String(s.write_calls_per_edit),
       String(s.api_calls_per_edit),
     ]);
+    for (const [dir, p] of [
+      ['  salesforce -> hubspot', s.salesforce_to_hubspot],
+      ['  hubspot -> salesforce', s.hubspot_to_salesforce],
+    ] as const)
+      streams.push([
+        dir,
+        String(p.samples),
+        '',
+        fmt(p.p50_ms),
+        fmt(p.p95_ms),
+        fmt(p.p99_ms),
+        fmt(p.max_ms),
+        '',
+        '',
+        '',
+      ]);
+  }
   out.push(...table(streams, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])));
   out.push('');
   out.push(

@@ -59,7 +59,7 @@ export class MemoryStages {
   private current: { name: string; started: number; rss: number; heap: number } | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(everyMs = 20) {
+  constructor(everyMs = 50) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }

@@ -81,6 +81,9 @@ export interface StreamReport extends Percentiles {
   rate_per_s: number;
   duration_s: number;
   poll_interval_ms?: number;
+  /** The same latencies split by direction: an edit in Salesforce arrives in HubSpot, and back. */
+  salesforce_to_hubspot: Percentiles;
+  hubspot_to_salesforce: Percentiles;
   write_calls: Record<string, number>;
   write_calls_per_edit: number;
   api_calls: Record<string, number>;
@@ -151,14 +154,14 @@ export async function editStream(
     }
   })();
   const pending = new Map<number, { edit: Edit; t0: number; deadline: number }>();
-  const latencies: number[] = [];
+  const latencies: Record<SystemName, number[]> = { salesforce: [], hubspot: [] };
   let timeouts = 0;
   const watch = (async () => {
     while (running || pending.size > 0) {
       const now = performance.now();
       for (const [i, p] of pending) {
         if (arrived(boxes, p.edit)) {
-          latencies.push(now - p.t0);
+          latencies[p.edit.side].push(now - p.t0);
           pending.delete(i);
         } else if (now > p.deadline) {
           timeouts++;
@@ -207,7 +210,7 @@ export async function editStream(
     Object.entries(run.summary.systems).map(([s, v]) => [s, sum(Object.values(v.calls))]),
   );
   return {
-    ...percentiles(latencies),
+    ...percentiles([...latencies.salesforce, ...latencies.hubspot]),
     edits,
     edits_salesforce: perSide.salesforce,
     edits_hubspot: perSide.hubspot,
@@ -215,6 +218,8 @@ export async function editStream(
     rate_per_s: mode.ratePerS,
     duration_s: round(duration, 1),
     ...(polling ? { poll_interval_ms: mode.pollIntervalMs } : {}),
+    salesforce_to_hubspot: percentiles(latencies.salesforce),
+    hubspot_to_salesforce: percentiles(latencies.hubspot),
     write_calls: writeCalls,
     write_calls_per_edit: round(sum(Object.values(writeCalls)) / Math.max(1, edits), 2),
     api_calls: apiCalls,

@@ -13,7 +13,7 @@ import type { SystemSummary } from '../local/summary.ts';
 import { DEFAULT_ORGANIZATION_ID } from '../sandboxes/salesforce/outbound.ts';
 import { type BundleReport, measureBundles } from './bundles.ts';
 import { type BurstReport, burstEdits, burstVsNaive } from './burst.ts';
-import { measuredCycle, writeCallsOf } from './cycle.ts';
+import { Cycles, writeCallsOf } from './cycle.ts';
 import { engineFieldMergesPerSecond } from './engine.ts';
 import { type BenchOptions, commandLine } from './options.ts';
 import { hubspotBudgetShare } from './rate-budget.ts';
@@ -92,14 +92,19 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
       },
     });
     const s = stack;
+    const cycles = new Cycles(s);
 
     log('backfill: every record through poll, ingest and write...');
-    const backfill = await memory.stage('backfill', () => measuredCycle(s));
-    log(`  ${round(backfill.seconds, 1)} s`);
+    const backfill = await memory.stage('backfill', () => cycles.run());
+    const stuck = backfill.stuck;
+    const after = counts(boxes);
+    log(
+      `  ${round(backfill.seconds, 1)} s, ${backfill.summary.errors} errors, ${stuck} messages retrying for good`,
+    );
     log('echo cycle and quiet cycle...');
     const { echo, quiet } = await memory.stage('echo_and_quiet', async () => ({
-      echo: await measuredCycle(s),
-      quiet: await measuredCycle(s),
+      echo: await cycles.run(),
+      quiet: await cycles.run(),
     }));
 
     const pairs = contactPairs(boxes);
@@ -114,7 +119,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
       });
       log(`  p50 ${webhooks.p50_ms} ms, p99 ${webhooks.p99_ms} ms, ${webhooks.timeouts} lost`);
       // Catch the pollers' cursors up with the webhook stream's changes before timing polls.
-      await measuredCycle(s);
+      await cycles.run();
       log(
         `stream with polling only (every ${o.pollIntervalMs} ms): ${o.pollSamples} edits at ${o.pollRatePerS}/s...`,
       );
@@ -126,7 +131,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
         seed: o.seed + 2,
       });
       log(`  p50 ${polling.p50_ms} ms, p99 ${polling.p99_ms} ms, ${polling.timeouts} lost`);
-      await measuredCycle(s);
+      await cycles.run();
       return { webhooks, polling };
     });
 
@@ -140,7 +145,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
       );
       const edits = burstEdits(pairs, perSide, i * Math.floor(pairs.length / 2), `l${latencyMs}`);
       const burst = await memory.stage(i === 0 ? 'burst_and_naive' : 'burst_and_naive_api_latency', () =>
-        burstVsNaive(boxes, s, edits, latencyMs),
+        burstVsNaive(boxes, cycles, edits, latencyMs),
       );
       const naiveSeconds = round(sum(Object.values(burst.naive).map((n) => n.duration_s)), 1);
       log(
@@ -179,6 +184,14 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
     const hs = backfill.summary.systems.hubspot;
     if (sf === undefined || hs === undefined) throw new Error('bench: the backfill summary lacks a system');
     const sfQueries = sf.calls.query ?? 0;
+    // Every company and person once on each side; deals have no match key in the project config, so a
+    // deal seeded on both sides is expected twice (each side's copy created on the other).
+    const companies = Math.max(1, Math.round(o.people / 3));
+    const allDeals = seeded.salesforce.Opportunity + seeded.hubspot.deals;
+    const expected = {
+      salesforce: { Account: companies, Contact: o.people, Opportunity: allDeals },
+      hubspot: { companies, contacts: o.people, deals: allDeals },
+    };
     const partial = {
       command: commandLine(o),
       seed: o.seed,
@@ -202,6 +215,9 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
         records_per_s: Math.round((sfRecords + hsRecords) / backfill.seconds),
         changes_ingested: backfill.summary.ingested,
         errors: backfill.summary.errors,
+        stuck_messages: stuck,
+        records_after: after,
+        expected_records_after: expected,
         salesforce: {
           ...writeFigures(sf, 'salesforce'),
           records_read: sum(Object.values(sf.polled)),
@@ -211,11 +227,13 @@ export async function runBench(o: BenchOptions, log: (line: string) => void): Pr
             0,
           ),
           other_read_calls: sum(Object.values(sf.calls)) - sf.writeCalls - sfQueries,
+          calls_by_kind: sf.calls,
         },
         hubspot: {
           ...writeFigures(hs, 'hubspot'),
           records_read: sum(Object.values(hs.polled)),
           read_calls: sum(Object.values(hs.calls)) - hs.writeCalls,
+          calls_by_kind: hs.calls,
           naive_min_duration_s: Math.round(((hs.created + hs.updated) / HUBSPOT_PER_10_S) * 10),
         },
         dynamodb_requests: sum(Object.values(backfill.dynamo)),
