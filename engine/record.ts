@@ -31,6 +31,12 @@ export interface Shadow {
   times?: Record<string, number> | undefined;
   /** field -> whose value the system holds, when it is not the system's own (a value we wrote there). */
   sources?: Record<string, string> | undefined;
+  /**
+   * Our writes not yet seen back: field -> the value the system held before we wrote, and when we
+   * wrote (our clock). A read taken before the write but applied after it still shows that value; it
+   * is no edit of the field (see mergeSnapshot).
+   */
+  unconfirmed?: Record<string, { before: FieldValue; at: number }> | undefined;
 }
 
 export interface CanonicalRecord {
@@ -163,6 +169,7 @@ export function mergeSnapshot(
   const shadowValues: Record<string, FieldValue> = { ...(shadow?.values ?? {}) };
   const shadowTimes: Record<string, number> = { ...(shadow?.times ?? {}) };
   const shadowSources: Record<string, string> = { ...(shadow?.sources ?? {}) };
+  const unconfirmed: NonNullable<Shadow['unconfirmed']> = { ...(shadow?.unconfirmed ?? {}) };
   const changes: FieldChange[] = [];
   let unchanged = 0;
   let differs = 0;
@@ -172,6 +179,17 @@ export function mergeSnapshot(
     if (!Object.hasOwn(snapshot.fields, field)) continue;
     const value = snapshot.fields[field] ?? null;
     const before = shadow?.values[field];
+    const written = unconfirmed[field];
+    if (written !== undefined) {
+      // Our write of this field is not confirmed yet. Its own value confirms it. The value from before
+      // the write, in a snapshot not clearly later than the write, is a read from before it (applied
+      // late): no edit, and the shadow keeps what we wrote. Anything else is the system's own change.
+      if (value === before) delete unconfirmed[field];
+      else if (value === written.before && snapshot.modifiedAt <= written.at + ctx.skewMs) {
+        unchanged++;
+        continue;
+      } else delete unconfirmed[field];
+    }
     if (before !== value) changed = true;
     shadowValues[field] = value;
     if (before === value) {
@@ -204,8 +222,10 @@ export function mergeSnapshot(
       asOf: Math.max(shadow?.asOf ?? 0, snapshot.modifiedAt),
       ...(Object.keys(shadowTimes).length > 0 ? { times: shadowTimes } : {}),
       ...(Object.keys(shadowSources).length > 0 ? { sources: shadowSources } : {}),
+      ...(Object.keys(unconfirmed).length > 0 ? { unconfirmed } : {}),
     },
   };
+  if (Object.keys(unconfirmed).length !== Object.keys(shadow?.unconfirmed ?? {}).length) changed = true;
   resolvePrefer(fields, def, nextShadows, ctx.now);
 
   const links =
@@ -363,10 +383,20 @@ export function recordWritten(
   system: string,
   written: Record<string, FieldValue>,
   externalId: string,
+  /** When the write returned (our clock); without it the write is taken as confirmed. */
+  writtenAt?: number,
 ): CanonicalRecord {
   const shadow = record.shadows[system];
   const times: Record<string, number> = { ...(shadow?.times ?? {}) };
   const sources: Record<string, string> = { ...(shadow?.sources ?? {}) };
+  const unconfirmed: NonNullable<Shadow['unconfirmed']> = { ...(shadow?.unconfirmed ?? {}) };
+  for (const [field, value] of Object.entries(written)) {
+    const held = shadow?.values[field];
+    // Only an update of a value the system was seen holding can be contradicted by a late read.
+    if (writtenAt !== undefined && held !== undefined && held !== value)
+      unconfirmed[field] = { before: unconfirmed[field]?.before ?? held, at: writtenAt };
+    else delete unconfirmed[field];
+  }
   for (const field of Object.keys(written)) {
     // The system now holds the canonical value, with the canonical value's provenance.
     const state = record.fields[field];
@@ -385,6 +415,7 @@ export function recordWritten(
         asOf: shadow?.asOf ?? 0,
         ...(Object.keys(times).length > 0 ? { times } : {}),
         ...(Object.keys(sources).length > 0 ? { sources } : {}),
+        ...(Object.keys(unconfirmed).length > 0 ? { unconfirmed } : {}),
       },
     },
   };

@@ -202,6 +202,9 @@ const recordSchema = z.object({
       asOf: z.number(),
       times: z.record(z.string(), z.number()).optional(),
       sources: z.record(z.string(), z.string()).optional(),
+      unconfirmed: z
+        .record(z.string(), z.object({ before: z.string().nullable(), at: z.number() }))
+        .optional(),
     }),
   ),
   tombstone: z

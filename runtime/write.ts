@@ -289,7 +289,7 @@ async function storeWritten(
     deps.store,
     object,
     id,
-    (current) => recordWritten(current, system, written, externalId),
+    (current) => recordWritten(current, system, written, externalId, deps.now()),
     loaded,
   );
 }
