@@ -65,7 +65,8 @@ async function depth(stack: EmbeddedStack): Promise<{ active: number; delayed: n
 async function settle(stack: EmbeddedStack, stuckBefore: number): Promise<{ stuck: number; at: number }> {
   let lastProgress = performance.now();
   const off = onTelemetry((e) => {
-    if (e.kind === 'ingest' && e.report.changes > 0) lastProgress = performance.now();
+    // Canonical writes, not changes read: a record retrying for good re-reads (and re-ingests) itself.
+    if (e.kind === 'ingest' && e.report.recordsStored > 0) lastProgress = performance.now();
     if (e.kind === 'write' && e.report.created + e.report.updated + e.report.deleted + e.report.failed > 0)
       lastProgress = performance.now();
   });
@@ -99,7 +100,9 @@ export class Cycles {
 
   async run(): Promise<CycleResult> {
     const result = await measuredCycle(this.stack, this.stuck);
-    this.stuck = result.stuck;
+    // Retries of several stuck records can share one message, so the count shrinks and grows: keep
+    // the largest seen, lest a later cycle wait QUIET_MS for records it did not touch.
+    this.stuck = Math.max(this.stuck, result.stuck);
     return result;
   }
 }

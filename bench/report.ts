@@ -310,7 +310,7 @@ export function formatReport(r: BenchReport): string {
     const latency = nv.api_latency_ms > 0 ? `, +${nv.api_latency_ms} ms per API call` : ', loopback';
     const rows = [[`burst${latency}`, 'write calls', 'all API calls', 'seconds', 'records/s']];
     rows.push([
-      `ours (${nv.edits_per_side}/side, one cycle)`,
+      `ours (${nv.edits_per_side}/side, edits to last arrival)`,
       fmt(sumValues(nv.ours.write_calls)),
       fmt(sumValues(nv.ours.api_calls)),
       String(nv.ours.duration_s),
