@@ -5,7 +5,7 @@ import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/objects/
 import { z } from 'zod';
 import type { SystemObject, SystemView } from '../../config/index.ts';
 import type { ObjectType } from '../../engine/index.ts';
-import { PacedCounter, type RateBudget, sharedBudget } from '../budget.ts';
+import { PacedCounter, type RateBudget, sharedBudget, sleep } from '../budget.ts';
 import {
   AuthError,
   BadResponseError,
@@ -184,7 +184,9 @@ export function translateError(err: unknown): ConnectorError {
         ? retryAfter * 1000
         : policy === 'DAILY'
           ? 3_600_000
-          : 10_000;
+          : policy === 'SECONDLY' || /secondly limit/i.test(message)
+            ? 1_000
+            : 10_000;
     return new RateLimitError(SYSTEM, policy ?? 'RATE_LIMIT', message, {
       retryable: true,
       retryAfterMs,
@@ -314,6 +316,16 @@ function refreshError(err: unknown): ConnectorError {
 }
 
 /** A PacedCounter that makes sure the access token is fresh before each call. */
+/** Attempts of one read, search or association call on a retryable failure (429, 5xx, network). */
+const MAX_CALL_ATTEMPTS = 3;
+
+/**
+ * Refreshes the OAuth token before calls, and retries what may be retried here. The SDK's own retry
+ * is off (numberOfApiCallRetries 0): it would also retry writes, waiting up to 10 s on a 429 after
+ * the writer's read-before-write had checked the record, and overwrite a user edit made meanwhile
+ * (the chaos suite's rate-limits scenario, seed 5012). A failed write goes back to the writer's queue
+ * instead, whose next attempt checks again. Every attempt counts as an API call.
+ */
 class RefreshingCounter extends PacedCounter {
   private readonly oauth: OAuthRefresh | undefined;
   constructor(oauth: OAuthRefresh | undefined, ...args: ConstructorParameters<typeof PacedCounter>) {
@@ -321,8 +333,22 @@ class RefreshingCounter extends PacedCounter {
     this.oauth = oauth;
   }
   override async call<T>(kind: string, fn: () => Promise<T>): Promise<T> {
-    await this.oauth?.ensureFresh();
-    return super.call(kind, fn);
+    for (let attempt = 1; ; attempt++) {
+      await this.oauth?.ensureFresh();
+      try {
+        return await super.call(kind, fn);
+      } catch (err) {
+        const again =
+          err instanceof ConnectorError &&
+          err.retryable &&
+          err.code !== 'RATE_BUDGET' &&
+          !kind.startsWith('write') &&
+          attempt < MAX_CALL_ATTEMPTS;
+        if (!again) throw err;
+        // A 429 already holds the budget back until its Retry-After (PacedCounter waits for it).
+        if (!(err instanceof RateLimitError)) await sleep(Math.min(err.retryAfterMs ?? 200, 2000) * attempt);
+      }
+    }
   }
 }
 
@@ -353,12 +379,12 @@ export class HubSpotConnector implements Connector {
       // Search has its own per-second limit (paced in search()) and is outside the ten-secondly window.
       counts: (kind) => kind !== 'search',
     });
-    // numberOfApiCallRetries is the total number of attempts (SDK RetryDecorator); it retries 5xx and
-    // the ten-secondly 429. Keep every Client in a process on the same settings: the SDK's decorators are a singleton.
+    // No SDK retries (RetryDecorator): RefreshingCounter retries reads, and failed writes go back to the
+    // writer. Keep every Client in a process on the same settings: the SDK's decorators are a singleton.
     this.client = new Client({
       accessToken: config.accessToken,
       basePath,
-      numberOfApiCallRetries: 3,
+      numberOfApiCallRetries: 0,
       // Every response, success or ApiException, SDK retries included, passes here: the limit headers
       // (X-HubSpot-RateLimit-*, reference B7) feed the budget.
       middleware: [
