@@ -170,6 +170,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     TABLE_NAME,
     INGEST_QUEUE_URL: ingest.url,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+    // fauxqs counts messages exactly: creates may start as soon as a system's first read is merged.
+    FIELDSYNC_INITIAL_READ_SETTLE_MS: process.env.FIELDSYNC_INITIAL_READ_SETTLE_MS ?? '0',
     ...Object.fromEntries(SYSTEMS.map((s) => [writeQueueEnv(s), writeQueues[s].url])),
     ...Object.fromEntries(SYSTEMS.map((s) => [noticeQueueEnv(s), noticeQueues[s].url])),
     ...options.credentials,

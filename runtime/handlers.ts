@@ -21,7 +21,7 @@ import { type PollReport, pollSystem } from './poll.ts';
 import { packMessages, SqsQueue } from './queue.ts';
 import { DynamoStore } from './store.ts';
 import { budgetLeftPercent, callsSince, emitTelemetry } from './telemetry.ts';
-import { emptyWriteReport, writeSignals } from './write.ts';
+import { emptyWriteReport, initialReadMeta, writeSignals } from './write.ts';
 
 export function createPollHandler(
   connector: Connector,
@@ -58,6 +58,9 @@ export function createPollHandler(
     const report = await pollSystem(deps, objectsInDependencyOrder(config.model), { fromScratch });
     if (fromScratch && view !== undefined) await deps.store.putMeta(viewMeta, view);
     await deps.store.putMeta(startedMeta, String(started));
+    // The first complete read of this system: from now on the writer may create records in it.
+    if ((await deps.store.getMeta(initialReadMeta(connector.system))) === undefined)
+      await deps.store.putMeta(initialReadMeta(connector.system), String(Date.now()));
     emitTelemetry({
       kind: 'poll',
       system: connector.system,

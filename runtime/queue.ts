@@ -1,10 +1,12 @@
 // Queue port and its SQS adapter. Bodies are packed into messages well under the SQS size limit
 // and sent ten to a SendMessageBatch call.
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 export interface Queue {
   /** Send each body as one message; delaySeconds (0-900) holds them back. */
   send(queueUrl: string, bodies: readonly string[], delaySeconds?: number): Promise<void>;
+  /** Messages waiting, in flight or delayed (SQS's approximate counts); absent: not known. */
+  backlog?(queueUrl: string): Promise<number>;
 }
 
 /** Keep each message and each batch well under SQS's 256 KiB. */
@@ -16,6 +18,26 @@ export class SqsQueue implements Queue {
   readonly requests: Record<string, number> = {};
   constructor(client: SQSClient = new SQSClient({})) {
     this.client = client;
+  }
+
+  async backlog(queueUrl: string): Promise<number> {
+    this.requests.GetQueueAttributes = (this.requests.GetQueueAttributes ?? 0) + 1;
+    const res = await this.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
+    );
+    const a = res.Attributes ?? {};
+    return (
+      Number(a.ApproximateNumberOfMessages ?? 0) +
+      Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+      Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+    );
   }
 
   async send(queueUrl: string, bodies: readonly string[], delaySeconds = 0): Promise<void> {

@@ -139,7 +139,8 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       });
     }
 
-    const toWrite = await checkUnseenChanges(deps, object, def, records, ops, again, report);
+    const checked = await checkUnseenChanges(deps, object, def, records, ops, again, report);
+    const toWrite = (await systemReadOnce(deps)) ? checked : holdCreates(checked, again);
     const outcomes = toWrite.length === 0 ? [] : await deps.connector.write(object, toWrite);
     const deleted = deletes.length === 0 ? [] : await deps.connector.delete(object, deletes);
     const audit: AuditRow[] = [];
@@ -230,6 +231,51 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
     }
   }
   return report;
+}
+
+/** Written by the poller when a system's first full read is complete (ms epoch). */
+export function initialReadMeta(system: string): string {
+  return `initial-read-${system}`;
+}
+/**
+ * After the first full read, how long SQS's approximate counts may lag behind (on AWS about a minute;
+ * the embedded stack's queues count exactly: 0 there).
+ */
+function initialReadSettleMs(): number {
+  const ms = Number(process.env.FIELDSYNC_INITIAL_READ_SETTLE_MS ?? 60_000);
+  return Number.isFinite(ms) && ms >= 0 ? ms : 60_000;
+}
+const readOnce = new Set<string>();
+
+/**
+ * Creates in a system wait until everything that system held at the start has been read and merged:
+ * its first full poll is complete and the ingest queue has drained. Otherwise, in a backfill, a person
+ * read from one system would be created in the other before that system's own copy of them was merged
+ * (a duplicate, or a create refused as a conflict). Known once, then remembered per process.
+ */
+async function systemReadOnce(deps: WriteDeps): Promise<boolean> {
+  const system = deps.connector.system;
+  if (readOnce.has(system)) return true;
+  // Decided once for good (a busy ingest queue later on must not hold creates back again).
+  const open = `creates-open-${system}`;
+  if ((await deps.store.getMeta(open)) !== undefined) {
+    readOnce.add(system);
+    return true;
+  }
+  const at = Number(await deps.store.getMeta(initialReadMeta(system)));
+  if (!(at > 0) || deps.now() - at < initialReadSettleMs()) return false;
+  const url = deps.ingestQueueUrl;
+  const backlog = url === undefined || deps.queue.backlog === undefined ? 0 : await deps.queue.backlog(url);
+  if (backlog > 0) return false;
+  await deps.store.putMeta(open, String(deps.now()));
+  readOnce.add(system);
+  return true;
+}
+
+/** Keeps the updates; the creates wait (signalled again shortly). */
+function holdCreates(ops: readonly WriteOp[], again: Map<string, number>): WriteOp[] {
+  for (const op of ops) if (op.externalId === undefined) again.set(op.canonicalId, 2_000);
+  return ops.filter((op) => op.externalId !== undefined);
 }
 
 async function handleFailure(
