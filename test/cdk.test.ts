@@ -649,36 +649,36 @@ describe('event sources', () => {
     FunctionResponseTypes: ['ReportBatchItemFailures'],
   });
 
-  it('batch ingest 100 per invocation within 2 s, without a concurrency cap', () => {
+  it('batch ingest 10 messages per invocation with no batching window, without a concurrency cap', () => {
     dev.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ...mappingFor('ingest'),
       EventSourceArn: { 'Fn::GetAtt': [queues.ingest, 'Arn'] },
-      BatchSize: 100,
-      MaximumBatchingWindowInSeconds: 2,
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: Match.absent(),
       ScalingConfig: Match.absent(),
     });
   });
 
-  it('batch writers to one API call (Salesforce 200 / 5 s, HubSpot 100 / 2 s), at most 2 at once', () => {
+  it('feed writers 10 messages (thousands of ids) at once, no batching window, at most 2 at once', () => {
     dev.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ...mappingFor('write-salesforce'),
       EventSourceArn: { 'Fn::GetAtt': [queues.salesforce, 'Arn'] },
-      BatchSize: 200,
-      MaximumBatchingWindowInSeconds: 5,
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: Match.absent(),
       ScalingConfig: { MaximumConcurrency: 2 },
     });
     dev.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ...mappingFor('write-hubspot'),
       EventSourceArn: { 'Fn::GetAtt': [queues.hubspot, 'Arn'] },
-      BatchSize: 100,
-      MaximumBatchingWindowInSeconds: 2,
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: Match.absent(),
       ScalingConfig: { MaximumConcurrency: 2 },
     });
   });
 });
 
 describe('notice queues', () => {
-  it('feed each poller from its own notice queue: 100 per invocation within 1 s, partial batch responses', () => {
+  it('feed each poller from its own notice queue: 10 messages per invocation at once, partial batch responses', () => {
     const own = { 'poll-salesforce': notices.salesforce, 'poll-hubspot': notices.hubspot };
     for (const poller of POLLERS) {
       const mappings = dev.findResources('AWS::Lambda::EventSourceMapping', {
@@ -689,8 +689,8 @@ describe('notice queues', () => {
         FunctionName: { Ref: fns[poller].logicalId },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         EventSourceArn: { 'Fn::GetAtt': [own[poller], 'Arn'] },
-        BatchSize: 100,
-        MaximumBatchingWindowInSeconds: 1,
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: Match.absent(),
       });
     }
   });

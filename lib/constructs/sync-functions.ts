@@ -35,31 +35,35 @@ export const DEFAULT_RECONCILE_RATE = Duration.hours(6);
 export const MIN_JOB_RATE = Duration.hours(1);
 
 /**
- * Notices come from webhooks, whose budget is under 2 s from the SaaS edit to the other system's
- * write call (DESIGN: budgets), so the poller waits at most 1 s to fill a batch. One batch read of
- * the named records costs one API call however many notices it holds, so 100 per invocation.
+ * Batching is chosen for the design's budgets: a webhook-driven change reaches the other system's
+ * write call in under 2 s, and API writes near 1 call per 100 (HubSpot) / 200 (Salesforce) records.
+ * The messages already carry the batches: the webhook function packs up to 100 notices in a message,
+ * pollers 100 changes, ingest up to 500 record ids per write signal. So no queue waits to fill a batch
+ * (no batching window, which SQS requires for more than 10 messages): under light traffic a change
+ * goes on at once, and under load a batch of 10 messages holds thousands of records, which the
+ * writers coalesce into full API calls. Windows of 1-5 s on each of the three queues added up to 8 s
+ * on the webhook path (`npm run bench` prints that estimate against the 2 s budget).
+ *
+ * Notices: one batch read of the named records costs one API call however many notices it holds.
  */
 export const NOTICE_BATCHING: SqsBatching = {
-  batchSize: 100,
-  maxBatchingWindow: Duration.seconds(1),
+  batchSize: 10,
   // Notice reads call the SaaS API: at most two at a time per system, like the writers.
   maxConcurrency: 2,
 };
 
 /** Ingest merges each change on its own, so the batch only amortizes invocations. */
-export const INGEST_BATCHING: SqsBatching = { batchSize: 100, maxBatchingWindow: Duration.seconds(2) };
+export const INGEST_BATCHING: SqsBatching = { batchSize: 10 };
 
 /**
- * Writers coalesce ids and write in API batches, so a batch should hold one full API call.
- * SQS event sources allow up to 10,000 messages when a batching window is set (10 without).
- * maxConcurrency 2 (the minimum) keeps each system inside its rate limit without reserved
- * concurrency, which new accounts (10 concurrent executions) cannot spare.
+ * Writers coalesce the ids of all messages in a batch and write in API batches (Salesforce sObject
+ * Collections take 200 records per call, HubSpot batch create/update/upsert 100). maxConcurrency 2
+ * (the minimum) keeps each system inside its rate limit without reserved concurrency, which new
+ * accounts (10 concurrent executions) cannot spare.
  */
 export const WRITE_BATCHING: Readonly<Record<SystemName, SqsBatching>> = {
-  // Salesforce sObject Collections take 200 records per call.
-  salesforce: { batchSize: 200, maxBatchingWindow: Duration.seconds(5), maxConcurrency: 2 },
-  // HubSpot CRM v3 batch create/update/upsert take 100 inputs per call.
-  hubspot: { batchSize: 100, maxBatchingWindow: Duration.seconds(2), maxConcurrency: 2 },
+  salesforce: { batchSize: 10, maxConcurrency: 2 },
+  hubspot: { batchSize: 10, maxConcurrency: 2 },
 };
 
 export interface FieldsyncFunctionsProps {
@@ -148,7 +152,7 @@ export class FieldsyncFunctions extends Construct {
         .bindQueue(state.ingestQueue, 'send', 'INGEST_QUEUE_URL')
         // Writes too: a refreshed SaaS token is merged back into the secret (runtime/token-store.ts).
         .bindSecret(state.credentialsSecret, 'readWrite')
-        // A short batching window: webhook notices should reach ingest well within a second or two.
+        // No batching window: webhook notices should reach ingest well within a second or two.
         .consumeQueue(state.noticeQueues[system], NOTICE_BATCHING),
     );
 
