@@ -16,7 +16,9 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   ScanCommand,
+  type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { Cursor } from '../connectors/types.ts';
@@ -460,22 +462,32 @@ export class DynamoStore implements Store {
   /** Every raw AUDIT item of a record, in time order (one Query per page). */
   private async auditItems(canonicalId: string): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
+    for await (const items of this.pages('Query', {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `AUDIT#${canonicalId}` },
+      ConsistentRead: true,
+    }))
+      out.push(...items);
+    return out;
+  }
+
+  /** Every page of a Query or Scan, one counted request each, following LastEvaluatedKey. */
+  private async *pages(
+    kind: 'Query' | 'Scan',
+    input: QueryCommandInput | ScanCommandInput,
+  ): AsyncGenerator<Record<string, unknown>[]> {
     let start: Record<string, unknown> | undefined;
     do {
-      this.count('Query');
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `AUDIT#${canonicalId}` },
-          ConsistentRead: true,
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      out.push(...(res.Items ?? []));
+      this.count(kind);
+      const paged = { ...input, ...(start === undefined ? {} : { ExclusiveStartKey: start }) };
+      const res =
+        kind === 'Query'
+          ? await this.doc.send(new QueryCommand(paged))
+          : await this.doc.send(new ScanCommand(paged));
+      yield res.Items ?? [];
       start = res.LastEvaluatedKey;
     } while (start !== undefined);
-    return out;
   }
 
   async audit(canonicalId: string): Promise<AuditRow[]> {
@@ -499,21 +511,13 @@ export class DynamoStore implements Store {
   async clearErrorsOf(system: string, object: ObjectType, canonicalIds: readonly string[]): Promise<number> {
     if (canonicalIds.length === 0) return 0;
     const parked = new Set<string>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      this.count('Query');
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :object)',
-          ExpressionAttributeValues: { ':pk': `ERROR#${system}`, ':object': `${object}#` },
-          ProjectionExpression: 'sk',
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of res.Items ?? []) parked.add(String(item.sk));
-      start = res.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const items of this.pages('Query', {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :object)',
+      ExpressionAttributeValues: { ':pk': `ERROR#${system}`, ':object': `${object}#` },
+      ProjectionExpression: 'sk',
+    }))
+      for (const item of items) parked.add(String(item.sk));
     const keys = canonicalIds
       .map((id) => `${object}#${id}`)
       .filter((sk) => parked.has(sk))
@@ -538,22 +542,14 @@ export class DynamoStore implements Store {
     filter?: { expression: string; names?: Record<string, string>; values: Record<string, unknown> },
   ): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      this.count('Scan');
-      const res = await this.doc.send(
-        new ScanCommand({
-          TableName: this.table,
-          FilterExpression:
-            filter === undefined ? 'begins_with(pk, :p)' : `begins_with(pk, :p) AND (${filter.expression})`,
-          ExpressionAttributeValues: { ':p': prefix, ...filter?.values },
-          ...(filter?.names === undefined ? {} : { ExpressionAttributeNames: filter.names }),
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      out.push(...(res.Items ?? []));
-      start = res.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const items of this.pages('Scan', {
+      TableName: this.table,
+      FilterExpression:
+        filter === undefined ? 'begins_with(pk, :p)' : `begins_with(pk, :p) AND (${filter.expression})`,
+      ExpressionAttributeValues: { ':p': prefix, ...filter?.values },
+      ...(filter?.names === undefined ? {} : { ExpressionAttributeNames: filter.names }),
+    }))
+      out.push(...items);
     return out;
   }
 
@@ -619,54 +615,36 @@ export class DynamoStore implements Store {
         })
         .join('.'),
     );
-    let start: Record<string, unknown> | undefined;
-    do {
-      this.count('Scan');
-      const res = await this.doc.send(
-        new ScanCommand({
-          TableName: this.table,
-          FilterExpression:
-            'begins_with(#pk, :rec) OR begins_with(#pk, :err) OR begins_with(#pk, :cur) OR ' +
-            '(begins_with(#pk, :aud) AND #at >= :since AND #at < :until)',
-          ProjectionExpression: projection.join(', '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: {
-            ':rec': 'REC#',
-            ':err': 'ERROR#',
-            ':cur': 'CURSOR#',
-            ':aud': 'AUDIT#',
-            ':since': range.since,
-            ':until': range.until,
-          },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const raw of res.Items ?? []) visit(reportItemOf(raw));
-      start = res.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const items of this.pages('Scan', {
+      TableName: this.table,
+      FilterExpression:
+        'begins_with(#pk, :rec) OR begins_with(#pk, :err) OR begins_with(#pk, :cur) OR ' +
+        '(begins_with(#pk, :aud) AND #at >= :since AND #at < :until)',
+      ProjectionExpression: projection.join(', '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: {
+        ':rec': 'REC#',
+        ':err': 'ERROR#',
+        ':cur': 'CURSOR#',
+        ':aud': 'AUDIT#',
+        ':since': range.since,
+        ':until': range.until,
+      },
+    }))
+      for (const raw of items) visit(reportItemOf(raw));
   }
 
   async exportItems(onProgress?: (itemsRead: number) => void): Promise<ExportItem[]> {
     const read: { kind: number; key: ItemKey; item: ExportItem }[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      this.count('Scan');
-      const res = await this.doc.send(
-        new ScanCommand({
-          TableName: this.table,
-          ConsistentRead: true,
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const raw of res.Items ?? []) {
+    for await (const items of this.pages('Scan', { TableName: this.table, ConsistentRead: true })) {
+      for (const raw of items) {
         // Webhook event ids are transient dedupe state (TTL), not part of the canonical state.
         if (String(raw.pk).startsWith('EVENT#')) continue;
         const item = toExportItem(raw);
         read.push({ kind: EXPORT_KINDS.indexOf(item.kind), key: itemKeyOf(raw), item });
       }
       onProgress?.(read.length);
-      start = res.LastEvaluatedKey;
-    } while (start !== undefined);
+    }
     read.sort((a, b) => a.kind - b.kind || compareKeys(a.key, b.key));
     return read.map((r) => r.item);
   }
