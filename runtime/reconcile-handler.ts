@@ -2,14 +2,14 @@
 // a run: systems, objects, sample, maxCalls, dryRun), run locally by `fieldsync reconcile` with the
 // same event. Reads the table (Scan), the SaaS systems (batch reads) and sends to the ingest queue;
 // it never writes to a SaaS system.
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import type { RateBudget } from '../connectors/budget.ts';
 import type { Connector } from '../connectors/types.ts';
 import { type Model, OBJECT_TYPES } from '../engine/index.ts';
 import { ConfigError, requireEnv } from './config.ts';
 import { logger } from './lambda.ts';
-import type { MetricGroup } from './metrics.ts';
+import { publishGroups } from './metrics.ts';
 import { SqsQueue } from './queue.ts';
 import {
   DEFAULT_GRACE_MS,
@@ -106,13 +106,4 @@ export function createReconcileHandler(
     if (metrics !== undefined) publishGroups(metrics, reconcileMetrics(result.summary));
     return result;
   };
-}
-
-/** One EMF blob per system, as runtime/metrics.ts publishes the sync's metrics. */
-export function publishGroups(metrics: Metrics, groups: readonly MetricGroup[]): void {
-  for (const { system, values } of groups) {
-    if (system !== '') metrics.addDimension('system', system);
-    for (const [name, value] of Object.entries(values)) metrics.addMetric(name, MetricUnit.Count, value);
-    metrics.publishStoredMetrics();
-  }
 }

@@ -17,6 +17,7 @@ import {
 import { formatReconcile, reconcileEventFrom } from '../local/commands/reconcile.ts';
 import { ConfigError } from '../runtime/config.ts';
 import { asObserved } from '../runtime/ingest.ts';
+import { publishGroups } from '../runtime/metrics.ts';
 import {
   compareWithShadow,
   DEFAULT_GRACE_MS,
@@ -27,7 +28,7 @@ import {
   rotate,
   totalsOf,
 } from '../runtime/reconcile.ts';
-import { parseReconcileEvent, publishGroups, reconcileDefaults } from '../runtime/reconcile-handler.ts';
+import { parseReconcileEvent, reconcileDefaults } from '../runtime/reconcile-handler.ts';
 
 const PRIORITY = { salesforce: 2, hubspot: 1 };
 const ctx = (def: ObjectDef, now = 1_000_000) => ({ now, priority: PRIORITY, skewMs: 5, def });
