@@ -1,7 +1,7 @@
 // The audit report as one self-contained HTML page: inline CSS and inline SVG charts drawn here, no
 // script, font, stylesheet or image from anywhere (a Content-Security-Policy of `default-src 'none'`
 // says so to the browser). Every chart has a title, a description, axis labels and a data table.
-import type { AuditReport, ConflictOutcome } from './report.ts';
+import type { Activity, AuditReport, ConflictOutcome } from './report.ts';
 
 /** Colour-blind-safe palette (Okabe & Ito). */
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#000000', '#F0E442'];
@@ -183,6 +183,44 @@ function dataTable(caption: string, header: readonly string[], rows: readonly (r
 }
 
 /** Reconciliation audits a missing record as field `*` and a record not linked in a system as `link`. */
+/** The records-per-object table of both reports (terminal and HTML): its headers, then its rows. */
+export function recordsTable(report: AuditReport): [string[], string[][]] {
+  return [
+    [
+      'object',
+      'canonical',
+      'active',
+      'held',
+      'deleted',
+      'quarantined',
+      'merged',
+      'forgotten',
+      ...report.systems.map((s) => `linked in ${s}`),
+    ],
+    report.records.map((r) => [
+      r.object,
+      ...[r.canonical, r.active, r.held, r.deleted, r.quarantined, r.merged, r.forgotten].map(String),
+      ...report.systems.map((s) => String(r.linked[s] ?? 0)),
+    ]),
+  ];
+}
+
+/** An activity row's counts, in the column order of both reports. */
+export function activityCounts(a: Activity): string[] {
+  return [
+    a.changes,
+    a.fieldChanges,
+    a.created,
+    a.updated,
+    a.deleted,
+    a.merges,
+    a.echoes,
+    a.conflicts,
+    a.drift,
+    a.writeFailures,
+  ].map(String);
+}
+
 export function driftFieldLabel(object: string, field: string): string {
   if (field === '*') return `${object} (record missing)`;
   if (field === 'link') return `${object} (not linked)`;
@@ -326,25 +364,7 @@ export function renderReportHtml(report: AuditReport): string {
 
   body.push(
     '<h2>Records per object</h2>',
-    dataTable(
-      'Canonical records now, and live records linked in each system',
-      [
-        'object',
-        'canonical',
-        'active',
-        'held',
-        'deleted',
-        'quarantined',
-        'merged',
-        'forgotten',
-        ...report.systems.map((s) => `linked in ${s}`),
-      ],
-      report.records.map((r) => [
-        r.object,
-        ...[r.canonical, r.active, r.held, r.deleted, r.quarantined, r.merged, r.forgotten].map(String),
-        ...report.systems.map((s) => String(r.linked[s] ?? 0)),
-      ]),
-    ),
+    dataTable('Canonical records now, and live records linked in each system', ...recordsTable(report)),
     '<h2>Activity per object and system</h2>',
     dataTable(
       'What happened in the period, by the system it happened in',
@@ -361,21 +381,7 @@ export function renderReportHtml(report: AuditReport): string {
         'drift',
         'write failures',
       ],
-      report.activity.map((a) => [
-        `${a.object} / ${a.system}`,
-        ...[
-          a.changes,
-          a.fieldChanges,
-          a.created,
-          a.updated,
-          a.deleted,
-          a.merges,
-          a.echoes,
-          a.conflicts,
-          a.drift,
-          a.writeFailures,
-        ].map(String),
-      ]),
+      report.activity.map((a) => [`${a.object} / ${a.system}`, ...activityCounts(a)]),
     ),
     '<h2>Conflicted fields</h2>',
     dataTable(

@@ -6,7 +6,12 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../runtime/config.ts';
 import { type AuditReport, buildReport, isEmptyReport } from '../../runtime/report.ts';
-import { driftFieldLabel, renderReportHtml } from '../../runtime/report-html.ts';
+import {
+  activityCounts,
+  driftFieldLabel,
+  recordsTable,
+  renderReportHtml,
+} from '../../runtime/report-html.ts';
 import { cliConfig } from '../cli.ts';
 import { type Out, plural, table } from './format.ts';
 import { stateDirOf, withState } from './state.ts';
@@ -102,25 +107,7 @@ export function formatReport(report: AuditReport, out: Out, dir = ''): void {
   }
   out('');
   out('records now');
-  for (const l of table(
-    [
-      'object',
-      'canonical',
-      'active',
-      'held',
-      'deleted',
-      'quarantined',
-      'merged',
-      'forgotten',
-      ...report.systems.map((s) => `linked in ${s}`),
-    ],
-    report.records.map((r) => [
-      r.object,
-      ...[r.canonical, r.active, r.held, r.deleted, r.quarantined, r.merged, r.forgotten].map(String),
-      ...report.systems.map((s) => String(r.linked[s] ?? 0)),
-    ]),
-  ))
-    out(l);
+  for (const l of table(...recordsTable(report))) out(l);
   out('');
   if (totals.auditRows === 0) {
     out('No sync activity in this period.');
@@ -141,22 +128,7 @@ export function formatReport(report: AuditReport, out: Out, dir = ''): void {
         'drift',
         'failed',
       ],
-      report.activity.map((a) => [
-        a.object,
-        a.system,
-        ...[
-          a.changes,
-          a.fieldChanges,
-          a.created,
-          a.updated,
-          a.deleted,
-          a.merges,
-          a.echoes,
-          a.conflicts,
-          a.drift,
-          a.writeFailures,
-        ].map(String),
-      ]),
+      report.activity.map((a) => [a.object, a.system, ...activityCounts(a)]),
     ))
       out(l);
   }
