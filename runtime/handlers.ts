@@ -35,6 +35,8 @@ export function createPollHandler(
     ingestQueueUrl: requireEnv('INGEST_QUEUE_URL'),
   };
   let configChecked = false;
+  // Once stored, the first complete read stays stored: not looked up again in this container.
+  let initialReadKnown = false;
   // Scheduled by EventBridge Scheduler; the event carries nothing we need.
   return async () => {
     if (!configChecked) {
@@ -59,8 +61,11 @@ export function createPollHandler(
     if (fromScratch && view !== undefined) await deps.store.putMeta(viewMeta, view);
     await deps.store.putMeta(startedMeta, String(started));
     // The first complete read of this system: from now on the writer may create records in it.
-    if ((await deps.store.getMeta(initialReadMeta(connector.system))) === undefined)
-      await deps.store.putMeta(initialReadMeta(connector.system), String(Date.now()));
+    if (!initialReadKnown) {
+      if ((await deps.store.getMeta(initialReadMeta(connector.system))) === undefined)
+        await deps.store.putMeta(initialReadMeta(connector.system), String(Date.now()));
+      initialReadKnown = true;
+    }
     emitTelemetry({
       kind: 'poll',
       system: connector.system,
