@@ -86,8 +86,12 @@ const searchBody = z.object({
 
 interface ReadShape {
   properties?: readonly string[] | undefined;
+  propertiesWithHistory?: readonly string[] | undefined;
   associations?: readonly string[] | undefined;
 }
+
+/** Batch reads that ask for property history take fewer inputs (HubSpot's own message). */
+const HISTORY_READ_MAX_INPUTS = 50;
 
 /** SimplePublicObject(WithAssociations): requested known properties plus the always-sent ones. */
 function toApiObject(
@@ -111,6 +115,21 @@ function toApiObject(
     archived: !isLive(record),
   };
   if (record.archivedAt !== undefined) out.archivedAt = iso(record.archivedAt);
+  const withHistory = shape.propertiesWithHistory?.filter((p) => schema.properties.has(p)) ?? [];
+  if (withHistory.length > 0) {
+    // ValueWithTimestamp lists, newest first; a property never set has an empty list.
+    out.propertiesWithHistory = Object.fromEntries(
+      withHistory.map((name) => [
+        name,
+        [...(record.history.get(name) ?? [])].reverse().map((v) => ({
+          value: v.value,
+          timestamp: iso(v.timestamp),
+          sourceType: v.sourceType,
+          ...(v.sourceType === 'CRM_UI' ? { sourceId: 'userId:1', updatedByUserId: 1 } : {}),
+        })),
+      ]),
+    );
+  }
   const associations: Record<string, unknown> = {};
   for (const raw of shape.associations ?? []) {
     const toType = objectTypeFrom(raw);
@@ -241,6 +260,10 @@ function batchRead(call: Call): Reply {
   const type = typeParam(call);
   const input = parseBody(batchReadBody, call.body);
   checkBatchSize(input.inputs);
+  if ((input.propertiesWithHistory?.length ?? 0) > 0 && input.inputs.length > HISTORY_READ_MAX_INPUTS)
+    throw validationError(
+      `The maximum number of inputs supported in a batch request for property histories is ${HISTORY_READ_MAX_INPUTS}. Please reduce the number of items and try again`,
+    );
   const archived = queryBool(call.query, 'archived');
   const seen = new Set<string>();
   const results: unknown[] = [];
@@ -250,7 +273,12 @@ function batchRead(call: Call): Reply {
     if (record === undefined) missing.push(value);
     else if (!seen.has(record.id)) {
       seen.add(record.id);
-      results.push(toApiObject(call.store, record, { properties: input.properties }));
+      results.push(
+        toApiObject(call.store, record, {
+          properties: input.properties,
+          propertiesWithHistory: input.propertiesWithHistory,
+        }),
+      );
     }
   }
   const errors =

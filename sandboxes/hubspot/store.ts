@@ -41,6 +41,15 @@ export interface StoredRecord {
   archivedAt: number | undefined;
   /** Set when the record was archived by a merge: the id of the record it became. */
   mergedInto?: string;
+  /** Property → its changes, oldest first (`propertiesWithHistory`). */
+  readonly history: Map<string, PropertyVersion[]>;
+}
+
+/** One change of a property (`ValueWithTimestamp`): '' is a cleared value. */
+export interface PropertyVersion {
+  value: string;
+  timestamp: number;
+  sourceType: ChangeSource;
 }
 
 /** Validated property writes: `null` clears. */
@@ -416,9 +425,10 @@ export class HubSpotStore {
       createdAt: options.createdAt ?? at,
       updatedAt: options.modifiedAt ?? at,
       archivedAt: undefined,
+      history: new Map(),
     };
     this.records[type].set(record.id, record);
-    this.apply(record, values);
+    this.apply(record, values, record.updatedAt);
     this.index(record, options.seeded === true ? Number.NEGATIVE_INFINITY : at);
     if (options.seeded !== true) this.emit({ kind: 'creation', type, id: record.id });
     return record;
@@ -430,8 +440,8 @@ export class HubSpotStore {
     const clash = this.conflict(type, writes, id);
     if (clash !== undefined) throw clash;
     const changed = [...writes].filter(([name, value]) => (record.values.get(name) ?? null) !== value);
-    this.apply(record, writes);
     const at = this.now();
+    this.apply(record, writes, at);
     record.updatedAt = at;
     this.index(record, at);
     for (const [name, value] of changed) this.emit({ kind: 'propertyChange', type, id, name, value });
@@ -448,7 +458,7 @@ export class HubSpotStore {
     if (record === undefined || !isLive(record)) throw notFoundError();
     const clash = this.conflict(type, writes, id);
     if (clash !== undefined) throw clash;
-    this.apply(record, writes);
+    this.apply(record, writes, modifiedAt ?? this.now());
     if (modifiedAt !== undefined) record.updatedAt = modifiedAt;
     this.index(record, this.now());
     return record;
@@ -467,9 +477,15 @@ export class HubSpotStore {
     return true;
   }
 
-  private apply(record: StoredRecord, writes: PropertyWrites): void {
+  /** Sets the values; each one that changes gets a history entry dated `at`, by the current source. */
+  private apply(record: StoredRecord, writes: PropertyWrites, at: number): void {
     for (const [name, value] of writes) {
       const previous = record.values.get(name);
+      if ((previous ?? null) !== value) {
+        const versions = record.history.get(name) ?? [];
+        versions.push({ value: value ?? '', timestamp: at, sourceType: this.source });
+        record.history.set(name, versions);
+      }
       if (previous !== undefined) this.unindexUnique(record.type, name, previous, record.id);
       if (value === null) {
         record.values.delete(name);
