@@ -24,6 +24,7 @@ import type {
 } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
+import { ConnectorError } from '../connectors/errors.ts';
 import { SYSTEMS, type SystemName } from '../connectors/systems.ts';
 import { noticeQueueEnv, writeQueueEnv } from '../runtime/config.ts';
 import { logger } from '../runtime/lambda.ts';
@@ -258,12 +259,20 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     async pollAll() {
       const reports: PollReport[] = [];
       for (const s of SYSTEMS) {
-        const res = await pollers[s]({
-          source: 'aws.scheduler',
-          'detail-type': 'Scheduled Event',
-          detail: {},
-        });
-        if (isPollReport(res)) reports.push(res);
+        try {
+          const res = await pollers[s]({
+            source: 'aws.scheduler',
+            'detail-type': 'Scheduled Event',
+            detail: {},
+          });
+          if (isPollReport(res)) reports.push(res);
+        } catch (err) {
+          // As on AWS, where the next scheduled poll goes on from the saved cursor: a system that keeps
+          // failing (5xx, 429, connection) after the connector's retries is said, and the cycle goes on.
+          // Anything else (bad credentials, a bug) stops the run.
+          if (!(err instanceof ConnectorError && err.retryable)) throw err;
+          process.stderr.write(`poll ${s} failed, the next poll continues from its cursor: ${err.message}\n`);
+        }
       }
       return reports;
     },
