@@ -22,6 +22,10 @@ export interface SourceChange {
   /** Read by reconciliation: what the system holds now, merged even when its modification time is
    * older than what fieldsync last saw there (see ingest's `asObserved`). */
   reconcile?: true | undefined;
+  /** Per-field times where the system gives them (HubSpot property history), else `modifiedAt`. */
+  fieldTimes?: Record<string, number> | undefined;
+  /** Values our own write replaced moments after a user set them (see SourceSnapshot.replaced). */
+  replaced?: true | undefined;
 }
 
 /** A webhook's word that a record changed: resolved into SourceChanges by one batch read per system. */
@@ -57,6 +61,18 @@ export interface WriteOp {
   refs: Record<string, string | null>;
   /** Reference values the system held before, as native ids, for systems where links are separate objects. */
   previousRefs: Record<string, string | null>;
+  /**
+   * Updates: the record's modification time as fieldsync last merged it (the shadow's `asOf`), checked
+   * unchanged just before this write. A connector that can see property history reports any value set
+   * after it that this write replaced (WriteOutcome `replaced`).
+   */
+  asOf?: number | undefined;
+}
+
+/** Values a write replaced, set after the record's `asOf` by someone else: canonical field -> value, time. */
+export interface ReplacedValues {
+  fields: Record<string, FieldValue>;
+  times: Record<string, number>;
 }
 
 export type WriteOutcome =
@@ -67,6 +83,7 @@ export type WriteOutcome =
       created: boolean;
       /** Fields the system would not take on this write (e.g. create-only fields on an update). */
       skipped?: string[] | undefined;
+      replaced?: ReplacedValues | undefined;
     }
   | {
       canonicalId: string;

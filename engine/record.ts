@@ -78,6 +78,13 @@ export interface SourceSnapshot {
   fields: Record<string, FieldValue>;
   /** Per-field source times where the system gives them. */
   fieldTimes?: Record<string, number>;
+  /**
+   * Values the system held for a moment and that fieldsync's own write then replaced (a user's edit that
+   * landed between fieldsync's check of the record and its write, found in the property history). They
+   * are merged into the canonical record by their own times; the shadow keeps what the system holds now
+   * (what was written), so a winning value is written back there too.
+   */
+  replaced?: true | undefined;
 }
 
 /** Why a field did or did not change: every decision is audited with one of these. */
@@ -161,6 +168,7 @@ export function mergeSnapshot(
 ): MergeResult {
   const system = snapshot.system;
   const def = ctx.def ?? resolveDef(snapshot.object);
+  if (snapshot.replaced === true) return mergeReplaced(record, snapshot, def, ctx);
   const shadow = record.shadows[system];
   if (shadow !== undefined && snapshot.modifiedAt < shadow.asOf) {
     return { record, changed: false, changes: [], unchanged: 0, stale: true, echo: false };
@@ -241,6 +249,41 @@ export function mergeSnapshot(
   };
   const echo = shadow !== undefined && snapshot.modifiedAt > shadow.asOf && differs === 0;
   return { record: next, changed, changes, unchanged, stale: false, echo };
+}
+
+/** Replaced values (see SourceSnapshot.replaced): each field is one more candidate for its register. */
+function mergeReplaced(
+  record: CanonicalRecord,
+  snapshot: SourceSnapshot,
+  def: ObjectDef,
+  ctx: MergeContext,
+): MergeResult {
+  const system = snapshot.system;
+  const fields = { ...record.fields };
+  const changes: FieldChange[] = [];
+  for (const [field, fieldDef] of Object.entries(def.fields)) {
+    if (!Object.hasOwn(snapshot.fields, field)) continue;
+    const value = snapshot.fields[field] ?? null;
+    const sourceTime = snapshot.fieldTimes?.[field] ?? snapshot.modifiedAt;
+    const audit = (reason: ChangeReason, kept: FieldValue, old: FieldValue | undefined) =>
+      changes.push({ field, old, new: value, source: system, sourceTime, kept, reason });
+    if (!acceptsFrom(fieldDef, system)) {
+      const held = fields[field]?.value;
+      audit('blocked', held ?? null, held);
+      continue;
+    }
+    mergeField(fields, field, fieldDef, { value, source: system, sourceTime, seenAt: ctx.now }, ctx, audit);
+  }
+  resolvePrefer(fields, def, record.shadows, ctx.now);
+  const changed = Object.entries(fields).some(([f, state]) => record.fields[f] !== state);
+  return {
+    record: changed ? { ...record, fields } : record,
+    changed,
+    changes,
+    unchanged: 0,
+    stale: false,
+    echo: false,
+  };
 }
 
 /** Merge one candidate value into a field register (the last-writer-wins rule, ranked by policy). */

@@ -208,6 +208,17 @@ async function resolveRefs(
         // day comes: no source time counts for more than now plus the allowed clock skew.
         modifiedAt: Math.min(change.modifiedAt, deps.now() + MAX_CLOCK_AHEAD_MS),
         fields,
+        ...(change.fieldTimes === undefined
+          ? {}
+          : {
+              fieldTimes: Object.fromEntries(
+                Object.entries(change.fieldTimes).map(([f, t]) => [
+                  f,
+                  Math.min(t, deps.now() + MAX_CLOCK_AHEAD_MS),
+                ]),
+              ),
+            }),
+        ...(change.replaced === true ? { replaced: true as const } : {}),
       },
     });
   }

@@ -20,6 +20,8 @@ export const sourceChangeSchema = z.object({
   deleted: z.object({ at: time, mergedInto: z.string().optional() }).optional(),
   mergedIds: z.array(z.string()).optional(),
   reconcile: z.literal(true).optional(),
+  fieldTimes: z.record(z.string(), time).optional(),
+  replaced: z.literal(true).optional(),
 });
 
 export const ingestMessageSchema = z.object({

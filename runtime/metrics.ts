@@ -81,6 +81,7 @@ export function metricsOf(event: TelemetryEvent): MetricGroup[] {
             RecordsDeleted: event.report.deleted,
             SyncErrors: event.report.failed + event.failedMessages,
             HeldForUnseenChanges: event.report.heldForUnseen,
+            ReplacedEditsRecovered: event.report.replacedEdits,
             ApiCalls: total(event.calls),
           },
           ...measures({

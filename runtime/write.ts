@@ -46,6 +46,8 @@ export interface WriteReport {
   deleted: number;
   /** Updates held back because the system changed the record since fieldsync last read it. */
   heldForUnseen: number;
+  /** Records whose update replaced a user's edit made after the check (property history): merged back. */
+  replacedEdits: number;
   failed: number;
   retried: number;
   waiting: number;
@@ -64,6 +66,7 @@ export function emptyWriteReport(): WriteReport {
     updated: 0,
     deleted: 0,
     heldForUnseen: 0,
+    replacedEdits: 0,
     failed: 0,
     retried: 0,
     waiting: 0,
@@ -132,7 +135,9 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       planned.set(record.id, written);
       ops.push({
         canonicalId: record.id,
-        ...(plan.op === 'update' ? { externalId: plan.externalId } : {}),
+        ...(plan.op === 'update'
+          ? { externalId: plan.externalId, asOf: record.shadows[system]?.asOf ?? 0 }
+          : {}),
         fields,
         refs: opRefs,
         previousRefs,
@@ -144,6 +149,7 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
     const outcomes = toWrite.length === 0 ? [] : await deps.connector.write(object, toWrite);
     const deleted = deletes.length === 0 ? [] : await deps.connector.delete(object, deletes);
     const audit: AuditRow[] = [];
+    const replaced: SourceChange[] = [];
     await mapPool(outcomes, STORE_CONCURRENCY, async (outcome) => {
       const planFields = planned.get(outcome.canonicalId) ?? {};
       if (!outcome.ok) {
@@ -180,6 +186,19 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       }
       if (outcome.created) report.created++;
       else report.updated++;
+      if (outcome.replaced !== undefined) {
+        // A user's edit our write overwrote (set between the check and the write): merged by its own time.
+        replaced.push({
+          system,
+          object,
+          externalId: outcome.externalId,
+          modifiedAt: Math.max(...Object.values(outcome.replaced.times)),
+          fields: outcome.replaced.fields,
+          refs: {},
+          fieldTimes: outcome.replaced.times,
+          replaced: true,
+        });
+      }
       // What fieldsync did in the system, beside why (the field decisions): the audit report counts these.
       audit.push(
         auditRow(
@@ -208,6 +227,13 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       );
       report.deleted++;
     });
+    if (replaced.length > 0 && deps.ingestQueueUrl !== undefined) {
+      report.replacedEdits += replaced.length;
+      await deps.queue.send(
+        deps.ingestQueueUrl,
+        packMessages(replaced, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
+      );
+    }
     // A record written now is no longer refused: its parked error (if any) goes from `fieldsync errors`.
     const ok = outcomes.filter((o) => o.ok).map((o) => o.canonicalId);
     await deps.store.clearErrorsOf(system, object, ok);

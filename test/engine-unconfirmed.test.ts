@@ -102,3 +102,50 @@ describe('an unconfirmed write', () => {
     ).toBeUndefined();
   });
 });
+
+describe('values our write replaced (found in the property history)', () => {
+  /** Both hold 'Old'; Salesforce edits to 'SF' at t=5000; we write 'SF' to HubSpot at t=7000. */
+  function written(): CanonicalRecord {
+    let r = emptyRecord('contact_x', 'contact');
+    r = merge(r, snap('salesforce', 1000, { email: 'a@b.co', title: 'Old' }), 1100).record;
+    r = merge(r, snap('hubspot', 1000, { email: 'a@b.co', title: 'Old' }), 1100).record;
+    r = merge(r, snap('salesforce', 5000, { email: 'a@b.co', title: 'SF' }), 5100).record;
+    return recordWritten(r, 'hubspot', { title: 'SF' }, HS, 7000);
+  }
+  const replaced = (at: number, title: string | null): SourceSnapshot => ({
+    ...snap('hubspot', at, { title }),
+    fieldTimes: { title: at },
+    replaced: true,
+  });
+
+  it('a newer one wins in canonical, the shadow keeps what the system holds, and both get written', () => {
+    const r = written();
+    const res = merge(r, replaced(6500, 'User'), 7100);
+    expect(res.record.fields.title).toMatchObject({ value: 'User', source: 'hubspot', sourceTime: 6500 });
+    expect(res.record.shadows).toEqual(r.shadows);
+    expect(res.changes.map((c) => c.reason)).toEqual(['edit']);
+    expect(planWrite(res.record, 'hubspot')).toMatchObject({ op: 'update', fields: { title: 'User' } });
+    expect(planWrite(res.record, 'salesforce')).toMatchObject({ op: 'update', fields: { title: 'User' } });
+  });
+
+  it('an older one loses and is audited so; merging it twice changes nothing more', () => {
+    const r = written();
+    const res = merge(r, replaced(3000, 'Stale'), 7100);
+    expect(res.changed).toBe(false);
+    expect(res.record).toBe(r);
+    expect(res.changes.map((c) => c.reason)).toEqual(['older']);
+    const won = merge(r, replaced(6500, 'User'), 7100).record;
+    const twice = merge(won, replaced(6500, 'User'), 7200);
+    expect(twice.changed).toBe(false);
+  });
+
+  it('is order-insensitive with the read that confirms our write', () => {
+    const r = written();
+    const confirm = snap('hubspot', 7000, { email: 'a@b.co', title: 'SF' });
+    const a = merge(merge(r, replaced(6500, 'User'), 7100).record, confirm, 7200).record;
+    const b = merge(merge(r, confirm, 7100).record, replaced(6500, 'User'), 7200).record;
+    expect(a.fields.title?.value).toBe('User');
+    expect(b.fields.title?.value).toBe('User');
+    expect(a.shadows).toEqual(b.shadows);
+  });
+});

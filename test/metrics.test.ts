@@ -13,6 +13,7 @@ const write: TelemetryEvent = {
     updated: 3,
     deleted: 1,
     heldForUnseen: 1,
+    replacedEdits: 1,
     failed: 1,
     retried: 0,
     waiting: 0,
@@ -54,6 +55,7 @@ describe('metrics', () => {
           RecordsDeleted: 1,
           SyncErrors: 1,
           HeldForUnseenChanges: 1,
+          ReplacedEditsRecovered: 1,
           ApiCalls: 3,
         },
         measures: {

@@ -22,6 +22,7 @@ import {
   failAll,
   type NativeField,
   type PollPage,
+  type ReplacedValues,
   type SourceChange,
   type WriteOp,
   type WriteOutcome,
@@ -35,6 +36,7 @@ import {
   modifiedProperty,
   objectView,
   readProperties,
+  replacedValues,
   type SearchFilter,
   SYSTEM,
   searchFilters,
@@ -74,6 +76,8 @@ export interface HubSpotConfig {
 
 /** Batch endpoints take at most 100 inputs (CRM objects API, batch read/create/update/upsert). */
 export const BATCH_LIMIT = 100;
+/** Batch reads that ask for property history take at most 50 inputs. */
+const HISTORY_BATCH_LIMIT = 50;
 /** Search: at most 200 per page, and paging past 10,000 results answers 400 (CRM search guide):
  * polls page by key (modified time, id), never by offset. */
 const SEARCH_PAGE = 200;
@@ -110,6 +114,21 @@ const batchErrorSchema = z.object({
 const batchResponseSchema = z.object({
   results: z.array(hubspotObjectSchema),
   errors: z.array(batchErrorSchema).optional(),
+});
+const historyResponseSchema = z.object({
+  results: z.array(
+    z.object({
+      id: z.string(),
+      propertiesWithHistory: z
+        .record(
+          z.string(),
+          z.array(
+            z.object({ value: z.string().nullable().optional(), timestamp: z.union([z.date(), z.string()]) }),
+          ),
+        )
+        .optional(),
+    }),
+  ),
 });
 const associationReadSchema = z.object({
   results: z.array(
@@ -710,15 +729,20 @@ export class HubSpotConnector implements Connector {
           done.set(o.canonicalId, o);
         }
       }
+      const written = part.filter(
+        (op) =>
+          op.asOf !== undefined && done.get(op.canonicalId)?.ok === true && Object.keys(op.fields).length > 0,
+      );
+      const replaced = await this.replaced(object, written);
       for (const op of part) {
-        outcomes.push(
-          done.get(op.canonicalId) ?? {
-            canonicalId: op.canonicalId,
-            ok: true,
-            externalId: op.externalId ?? '',
-            created: false,
-          },
-        );
+        const outcome = done.get(op.canonicalId) ?? {
+          canonicalId: op.canonicalId,
+          ok: true,
+          externalId: op.externalId ?? '',
+          created: false,
+        };
+        const found = replaced.get(op.canonicalId);
+        outcomes.push(outcome.ok && found !== undefined ? { ...outcome, replaced: found } : outcome);
       }
     }
     for (const part of chunk(
@@ -747,6 +771,45 @@ export class HubSpotConnector implements Connector {
     await this.writeAssociations(object, ops, outcomes);
     this.counter.recordsWritten += outcomes.filter((o) => o.ok).length;
     return outcomes;
+  }
+
+  /**
+   * Neither API can make an update conditional, so a user's edit can land between read-before-write's
+   * check and the write, and be overwritten unseen. The written properties' history shows it: one batch
+   * read per 50 updated records (HubSpot's cap for reads with history). Best effort: a failed read
+   * leaves the write as it was (and is counted).
+   */
+  private async replaced(object: ObjectType, ops: readonly WriteOp[]): Promise<Map<string, ReplacedValues>> {
+    const o = objectView(this.view, object);
+    const out = new Map<string, ReplacedValues>();
+    for (const part of chunk(ops, HISTORY_BATCH_LIMIT)) {
+      const props = [...new Set(part.flatMap((op) => Object.keys(toProperties(o, op))))];
+      let res: z.infer<typeof historyResponseSchema>;
+      try {
+        const raw = await this.counter.call('read:history', () =>
+          this.client.crm.objects.batchApi.read(o.native, {
+            inputs: part.map((op) => ({ id: op.externalId ?? '' })),
+            properties: [modifiedProperty(o.native)],
+            propertiesWithHistory: props,
+          }),
+        );
+        res = parseResponse(SYSTEM, `${o.native} history read`, historyResponseSchema, raw);
+      } catch (err) {
+        // The write stands; what it may have replaced stays unknown. Said, never silent.
+        console.warn(
+          `hubspot: ${o.native} history read after an update failed (${part.length} records): ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+        );
+        continue;
+      }
+      const byId = new Map(res.results.map((r) => [r.id, r.propertiesWithHistory ?? {}]));
+      for (const op of part) {
+        const found = replacedValues(o, op, byId.get(op.externalId ?? '') ?? {}, this.view);
+        if (found !== undefined) out.set(op.canonicalId, found);
+      }
+    }
+    return out;
   }
 
   /** Associations for reference fields: archive the old pair, create the new default association. */

@@ -3,7 +3,7 @@ import type { FilterInput, SystemObject, SystemView } from '../../config/index.t
 import { type FieldValue, normalizeValue, type ObjectType } from '../../engine/index.ts';
 import { BadResponseError } from '../errors.ts';
 import { fromNative, toNativeValue } from '../mapping.ts';
-import type { SourceChange, WriteOp } from '../types.ts';
+import type { ReplacedValues, SourceChange, WriteOp } from '../types.ts';
 
 export const SYSTEM = 'hubspot';
 /** Custom property (unique values) fieldsync stamps on records it creates, for idempotent batch upserts. */
@@ -99,9 +99,7 @@ export function toChange(
     // A requested property that is not in the answer is not defined in the portal ("it won't be included
     // in the response"; no value is `null`): nothing is known about it, so it is no blank to merge.
     if (!Object.hasOwn(record.properties, f.native)) continue;
-    fields[f.name] = normalizeValue(f.kind, fromNative(f, record.properties[f.native]), {
-      defaultCountry: view.defaultCountry,
-    });
+    fields[f.name] = canonicalValue(f, record.properties[f.native], view);
   }
   const fieldsyncId = record.properties[FIELDSYNC_ID_PROPERTY];
   const mergedIds = mergedIdsOf(record);
@@ -115,6 +113,65 @@ export function toChange(
     ...(typeof fieldsyncId === 'string' && fieldsyncId !== '' ? { fieldsyncId } : {}),
     ...(mergedIds.length > 0 ? { mergedIds } : {}),
   };
+}
+
+/** A HubSpot property value (from a record or its history) as the canonical field value. */
+export function canonicalValue(
+  f: SystemObject['fields'][number],
+  raw: string | null | undefined,
+  view: SystemView,
+): FieldValue {
+  return normalizeValue(f.kind, fromNative(f, raw), { defaultCountry: view.defaultCountry });
+}
+
+/** One entry of a property's history (`ValueWithTimestamp`), as the client hands it out. */
+export interface PropertyVersion {
+  value?: string | null | undefined;
+  timestamp: Date | string;
+}
+
+/**
+ * What an update replaced: per written field, the latest value someone else set after `asOf` (the
+ * record's time as fieldsync last merged it, checked unchanged just before the write) and before this
+ * write's own entry. Such a value was set between that check and the write, and nobody has seen it.
+ */
+export function replacedValues(
+  o: SystemObject,
+  op: WriteOp,
+  history: Readonly<Record<string, readonly PropertyVersion[]>>,
+  view: SystemView,
+): ReplacedValues | undefined {
+  const asOf = op.asOf;
+  if (asOf === undefined) return undefined;
+  const out: ReplacedValues = { fields: {}, times: {} };
+  for (const [name, written] of Object.entries(op.fields)) {
+    const f = o.fields.find((x) => x.name === name);
+    if (f === undefined) continue;
+    const versions = (history[f.native] ?? [])
+      .map((v) => ({
+        value: canonicalValue(f, v.value === '' ? null : v.value, view),
+        at: timeOf(v.timestamp),
+      }))
+      .filter((v) => v.at > asOf)
+      .sort((a, b) => a.at - b.at);
+    // This write's own entry is the last one holding the written value (none: the write changed nothing).
+    let ours = -1;
+    versions.forEach((v, i) => {
+      if (v.value === written) ours = i;
+    });
+    const before = versions
+      .slice(0, Math.max(0, ours))
+      .filter((v) => v.value !== written)
+      .at(-1);
+    if (before === undefined) continue;
+    out.fields[name] = before.value;
+    out.times[name] = before.at;
+  }
+  return Object.keys(out.fields).length === 0 ? undefined : out;
+}
+
+function timeOf(raw: Date | string): number {
+  return raw instanceof Date ? raw.getTime() : parseHubSpotTime(raw);
 }
 
 /** HubSpot property values for a write op: strings; an empty string clears a property. */

@@ -283,7 +283,13 @@ export class FieldsyncObservability extends Construct {
           ['RecordsPolled', 'RecordsCreated', 'RecordsUpdated', 'RecordsDeleted'].map((name) =>
             m(name, system),
           ),
-          { right: [m('NoticesReceived', system), m('HeldForUnseenChanges', system)] },
+          {
+            right: [
+              m('NoticesReceived', system),
+              m('HeldForUnseenChanges', system),
+              m('ReplacedEditsRecovered', system),
+            ],
+          },
         ),
       ),
     );
