@@ -124,6 +124,12 @@ export interface Connector {
   budget?(): RateBudget;
   /** Read records by native id (missing ids are left out). */
   read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]>;
+  /**
+   * Records whose match-key field (canonical name, e.g. contact.email) holds one of `values` (normalized
+   * as the engine normalizes them): the search before a create, so a record a user made there moments
+   * ago is linked instead of duplicated. One query per batch of values.
+   */
+  findByKey?(object: ObjectType, field: string, values: readonly string[]): Promise<SourceChange[]>;
   /** Create or update records in batches; one outcome per op, in any order. */
   write(object: ObjectType, ops: readonly WriteOp[]): Promise<WriteOutcome[]>;
   /** Delete (archive) records by native id; a record already gone counts as deleted. */

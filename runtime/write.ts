@@ -7,6 +7,7 @@ import {
   type CanonicalRecord,
   type FieldValue,
   type Model,
+  matchKeysOf,
   type ObjectDef,
   type ObjectType,
   objectsInDependencyOrder,
@@ -48,6 +49,8 @@ export interface WriteReport {
   heldForUnseen: number;
   /** Records whose update replaced a user's edit made after the check (property history): merged back. */
   replacedEdits: number;
+  /** Creates not made because a search found the record already there (linked through ingest instead). */
+  foundBeforeCreate: number;
   failed: number;
   retried: number;
   waiting: number;
@@ -67,6 +70,7 @@ export function emptyWriteReport(): WriteReport {
     deleted: 0,
     heldForUnseen: 0,
     replacedEdits: 0,
+    foundBeforeCreate: 0,
     failed: 0,
     retried: 0,
     waiting: 0,
@@ -145,7 +149,10 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
     }
 
     const checked = await checkUnseenChanges(deps, object, def, records, ops, again, report);
-    const toWrite = (await systemReadOnce(deps)) ? checked : holdCreates(checked, again);
+    const open = await systemReadOnce(deps);
+    const toWrite = open
+      ? await findBeforeCreate(deps, object, def, records, checked, again, report)
+      : holdCreates(checked, again);
     const outcomes = toWrite.length === 0 ? [] : await deps.connector.write(object, toWrite);
     const deleted = deletes.length === 0 ? [] : await deps.connector.delete(object, deletes);
     const audit: AuditRow[] = [];
@@ -296,6 +303,63 @@ async function systemReadOnce(deps: WriteDeps): Promise<boolean> {
   await deps.store.putMeta(open, String(deps.now()));
   readOnce.add(system);
   return true;
+}
+
+/**
+ * Search before create: a record a user made in this system after its last read (the same new person
+ * entered on both sides at once) is found by its match key, queued for ingest, which links it, and the
+ * create waits for that. Found records already linked to another canonical record are a different
+ * record sharing the key: the create goes ahead (as identity resolution would keep them apart).
+ */
+async function findBeforeCreate(
+  deps: WriteDeps,
+  object: ObjectType,
+  def: ObjectDef,
+  records: ReadonlyMap<string, CanonicalRecord>,
+  ops: readonly WriteOp[],
+  again: Map<string, number>,
+  report: WriteReport,
+): Promise<WriteOp[]> {
+  const creates = ops.filter((op) => op.externalId === undefined);
+  const find = deps.connector.findByKey?.bind(deps.connector);
+  if (find === undefined || creates.length === 0 || deps.ingestQueueUrl === undefined) return [...ops];
+  const keysOf = new Map<string, { field: string; value: string }[]>();
+  for (const op of creates) {
+    const record = records.get(op.canonicalId);
+    const values = Object.fromEntries(Object.entries(record?.fields ?? {}).map(([f, s]) => [f, s.value]));
+    keysOf.set(op.canonicalId, matchKeysOf(def, values));
+  }
+  const found: SourceChange[] = [];
+  for (const field of def.matchKeys) {
+    const values = [
+      ...new Set(
+        [...keysOf.values()].flatMap((ks) => ks.filter((k) => k.field === field).map((k) => k.value)),
+      ),
+    ];
+    if (values.length > 0) found.push(...(await find(object, field, values)));
+  }
+  if (found.length === 0) return [...ops];
+  const linked = await deps.store.getLinks(
+    deps.connector.system,
+    object,
+    found.map((c) => c.externalId),
+  );
+  const unknown = found.filter((c) => !linked.has(c.externalId));
+  if (unknown.length === 0) return [...ops];
+  const taken = new Set(
+    unknown.flatMap((c) => matchKeysOf(def, c.fields).map((k) => `${k.field}\u0000${k.value}`)),
+  );
+  const held = creates.filter((op) =>
+    (keysOf.get(op.canonicalId) ?? []).some((k) => taken.has(`${k.field}\u0000${k.value}`)),
+  );
+  await deps.queue.send(
+    deps.ingestQueueUrl,
+    packMessages(unknown, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
+  );
+  for (const op of held) again.set(op.canonicalId, 1000);
+  report.foundBeforeCreate += held.length;
+  const skip = new Set(held.map((op) => op.canonicalId));
+  return ops.filter((op) => !skip.has(op.canonicalId));
 }
 
 /** Keeps the updates; the creates wait (signalled again shortly). */

@@ -14,6 +14,7 @@ const write: TelemetryEvent = {
     deleted: 1,
     heldForUnseen: 1,
     replacedEdits: 1,
+    foundBeforeCreate: 0,
     failed: 1,
     retried: 0,
     waiting: 0,

@@ -545,6 +545,50 @@ export class HubSpotConnector implements Connector {
       });
   }
 
+  async findByKey(object: ObjectType, field: string, values: readonly string[]): Promise<SourceChange[]> {
+    const o = objectView(this.view, object);
+    const f = o.fields.find((x) => x.name === field);
+    if (f === undefined || values.length === 0) return [];
+    const wanted = new Set(values);
+    const view = searchFilters(o.filters).map((x) => ({ ...x, operator: OPERATORS[x.operator] }));
+    const found: HubSpotObject[] = [];
+    // Search's IN takes at most 100 values; string values are compared lowercased (as normalized).
+    for (const part of chunk([...wanted], BATCH_LIMIT)) {
+      let after: string | undefined;
+      do {
+        const wait = this.lastSearchAt + SEARCH_SPACING_MS - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        this.lastSearchAt = Date.now();
+        const res = await this.counter.call('search:match', () =>
+          this.client.crm.objects.searchApi.doSearch(o.native, {
+            filterGroups: [
+              {
+                filters: [{ propertyName: f.native, operator: FilterOperatorEnum.In, values: part }, ...view],
+              },
+            ],
+            properties: readProperties(o),
+            limit: SEARCH_PAGE,
+            ...(after === undefined ? {} : { after }),
+          }),
+        );
+        const page = parseResponse(SYSTEM, `${o.native} match search`, searchResponseSchema, res);
+        found.push(...page.results);
+        after = page.paging?.next?.after;
+      } while (after !== undefined);
+    }
+    const changes = found.map((r) => toChange(object, o, r, {}, this.view));
+    const matching = changes.filter((c) => {
+      const key = c.fields[field];
+      return typeof key === 'string' && wanted.has(key);
+    });
+    const refs = await this.readRefs(
+      object,
+      matching.map((c) => c.externalId),
+    );
+    this.counter.recordsRead += matching.length;
+    return matching.map((c) => ({ ...c, refs: refs.get(c.externalId) ?? {} }));
+  }
+
   /** One page of what sorts after `key` (from `key.ts` on, inclusive, when it has no id). */
   private async search(object: ObjectType, key: SearchKey) {
     const o = objectView(this.view, object);

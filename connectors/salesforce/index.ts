@@ -32,6 +32,7 @@ import {
   parseSalesforceDate,
   SYSTEM,
   selectFields,
+  soqlLiteral,
   toChange,
   toNative,
 } from './mapping.ts';
@@ -66,6 +67,8 @@ export interface SalesforceConfig {
 export const COLLECTION_LIMIT = 200;
 /** Collections retrieve accepts up to 2,000 ids per POST. */
 const RETRIEVE_LIMIT = 2000;
+/** Match-key values per search-before-create query (SOQL statements stay far below their 100,000 characters). */
+const MATCH_QUERY_VALUES = 200;
 const RETRYABLE_CODES = new Set([
   'UNABLE_TO_LOCK_ROW',
   'SERVER_UNAVAILABLE',
@@ -259,6 +262,43 @@ export class SalesforceConnector implements Connector {
       if (parsed.done !== false || next === undefined) return;
       page = await this.counter.call('query', () => this.queryResult(() => this.conn.queryMore(next)));
     }
+  }
+
+  async findByKey(object: ObjectType, field: string, values: readonly string[]): Promise<SourceChange[]> {
+    const o = objectView(this.view, object);
+    const f = o.fields.find((x) => x.name === field);
+    if (f === undefined || values.length === 0) return [];
+    const wanted = new Set(values);
+    const out: SourceChange[] = [];
+    for (const part of chunk([...wanted], MATCH_QUERY_VALUES)) {
+      // SOQL compares text case-insensitively. A website holds a domain inside a URL: LIKE finds it
+      // (a `_` in it matches any one character), and the normalized value is checked below.
+      const condition =
+        f.kind === 'domain'
+          ? part.map((v) => `${f.native} LIKE ${soqlLiteral(`%${v}%`)}`).join(' OR ')
+          : `${f.native} IN (${part.map(soqlLiteral).join(', ')})`;
+      const where = [`(${condition})`, ...filterConditions(o.filters).map((c) => `(${c})`)].join(' AND ');
+      const soql = `SELECT ${selectFields(o).join(', ')} FROM ${o.native} WHERE ${where}`;
+      let page: unknown = await this.counter.call('query:match', () =>
+        this.queryResult(() => this.conn.query(soql)),
+      );
+      for (;;) {
+        const parsed = parseResponse(SYSTEM, `${o.native} match query`, queryResultSchema, page);
+        for (const row of parsed.records) {
+          const r = parseResponse(SYSTEM, `${o.native} match row`, salesforceRecordSchema, row);
+          const change = toChange(object, o, r, this.view);
+          const key = change.fields[field];
+          if (typeof key === 'string' && wanted.has(key)) out.push(change);
+        }
+        const next = parsed.nextRecordsUrl;
+        if (parsed.done !== false || next === undefined) break;
+        page = await this.counter.call('query:match', () =>
+          this.queryResult(() => this.conn.queryMore(next)),
+        );
+      }
+    }
+    this.counter.recordsRead += out.length;
+    return out;
   }
 
   async modifiedTimes(object: ObjectType, ids: readonly string[]): Promise<Map<string, number>> {

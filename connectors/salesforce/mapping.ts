@@ -31,7 +31,7 @@ export function selectFields(o: SystemObject, withDeletes = false): string[] {
   return [...new Set(names)];
 }
 
-function soqlLiteral(value: string): string {
+export function soqlLiteral(value: string): string {
   return `'${value.replace(/[\\']/g, '\\$&')}'`;
 }
 
