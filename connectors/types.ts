@@ -40,6 +40,14 @@ export interface ChangeNotice {
   /** Merges: the ids merged away, and the id of the record they became (HubSpot gives merges a new id). */
   mergedIds?: string[] | undefined;
   newId?: string | undefined;
+  /** A change of this one property (HubSpot `propertyChange`): the record's links need no re-read. */
+  propertyName?: string | undefined;
+}
+
+export interface ReadOptions {
+  /** Read reference fields too (default true). Where links are separate objects (HubSpot associations)
+   * that is a call of its own; a change of properties alone can leave them out (not carried = unchanged). */
+  refs?: boolean;
 }
 
 /** An opaque, JSON-serializable checkpoint; each connector validates its own shape. */
@@ -123,7 +131,7 @@ export interface Connector {
   /** The account's rate budget, when the connector paces against one (telemetry reads what is left). */
   budget?(): RateBudget;
   /** Read records by native id (missing ids are left out). */
-  read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]>;
+  read(object: ObjectType, ids: readonly string[], options?: ReadOptions): Promise<SourceChange[]>;
   /**
    * Records whose match-key field (canonical name, e.g. contact.email) holds one of `values` (normalized
    * as the engine normalizes them): the search before a create, so a record a user made there moments

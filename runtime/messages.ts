@@ -50,6 +50,7 @@ export const changeNoticeSchema = z.object({
   kind: z.enum(['change', 'delete', 'merge', 'association', 'restore']),
   mergedIds: z.array(z.string()).optional(),
   newId: z.string().optional(),
+  propertyName: z.string().optional(),
 });
 
 /** Webhook notices for one system, consumed by that system's poller (it has the client to read them). */

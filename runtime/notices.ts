@@ -13,6 +13,9 @@ export async function resolveNotices(
     if (mine.length === 0) continue;
     const mergedInto = new Map<string, string[]>();
     const toRead = new Set<string>();
+    // Records whose notices are all property changes: their links (HubSpot associations, a call of
+    // their own) are not re-read; an association change comes as its own notice, and polls read links.
+    const withLinks = new Set<string>();
     for (const n of mine) {
       if (n.kind === 'delete') {
         out.push({
@@ -29,10 +32,16 @@ export async function resolveNotices(
       const id = n.kind === 'merge' ? (n.newId ?? n.externalId) : n.externalId;
       if (n.kind === 'merge') mergedInto.set(id, [...(mergedInto.get(id) ?? []), ...(n.mergedIds ?? [])]);
       toRead.add(id);
+      if (n.kind !== 'change' || n.propertyName === undefined) withLinks.add(id);
     }
     if (toRead.size === 0) continue;
+    const propertiesOnly = [...toRead].filter((id) => !withLinks.has(id));
     // Read now, not from the notice: the record may have changed again since (and notices carry no values).
-    for (const change of await connector.read(object, [...toRead])) {
+    const read = [
+      ...(withLinks.size === 0 ? [] : await connector.read(object, [...withLinks])),
+      ...(propertiesOnly.length === 0 ? [] : await connector.read(object, propertiesOnly, { refs: false })),
+    ];
+    for (const change of read) {
       const merged = mergedInto.get(change.externalId);
       out.push(
         merged === undefined

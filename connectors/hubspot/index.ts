@@ -22,6 +22,7 @@ import {
   failAll,
   type NativeField,
   type PollPage,
+  type ReadOptions,
   type ReplacedValues,
   type SourceChange,
   type WriteOp,
@@ -682,7 +683,7 @@ export class HubSpotConnector implements Connector {
     return out;
   }
 
-  async read(object: ObjectType, ids: readonly string[]): Promise<SourceChange[]> {
+  async read(object: ObjectType, ids: readonly string[], options: ReadOptions = {}): Promise<SourceChange[]> {
     const o = objectView(this.view, object);
     const records: HubSpotObject[] = [];
     for (const part of chunk(ids, BATCH_LIMIT)) {
@@ -695,10 +696,13 @@ export class HubSpotConnector implements Connector {
       );
       records.push(...parseResponse(SYSTEM, `${o.native} batch read`, batchResponseSchema, res).results);
     }
-    const refs = await this.readRefs(
-      object,
-      records.map((r) => r.id),
-    );
+    const refs =
+      options.refs === false
+        ? new Map<string, Record<string, string | null>>()
+        : await this.readRefs(
+            object,
+            records.map((r) => r.id),
+          );
     this.counter.recordsRead += records.length;
     return records.map((r) => toChange(object, o, r, refs.get(r.id) ?? {}, this.view));
   }
