@@ -177,38 +177,51 @@ describe('replacedValues', () => {
     asOf,
   });
   const at = (ms: number) => new Date(ms).toISOString();
+  const user = (value: string, ms: number) => ({
+    value,
+    timestamp: at(ms),
+    sourceType: 'CRM_UI',
+    sourceId: 'userId:1',
+  });
+  const api = (value: string, ms: number) => ({ value, timestamp: at(ms), sourceType: 'INTEGRATION' });
 
-  it('takes the last value set after asOf and before our own entry, never ours or a later one', () => {
+  it('takes the last value someone else set after asOf and before our own entry, never a later one', () => {
     const history = {
       lastname: [
-        { value: 'Later user edit', timestamp: at(5000) },
-        { value: 'Ours', timestamp: at(4000) },
-        { value: 'Second', timestamp: at(3000) },
-        { value: 'First', timestamp: at(2000) },
-        { value: 'Seen before', timestamp: at(1000) },
+        user('Later user edit', 5000),
+        api('Ours', 4000),
+        user('Second', 3000),
+        user('First', 2000),
+        user('Seen before', 1000),
       ],
-      firstname: [{ value: 'Ann', timestamp: at(1000) }],
+      firstname: [user('Ann', 1000)],
     };
-    expect(replacedValues(CONTACTS, op({ lastName: 'Ours', firstName: 'Bo' }, 1000), history, VIEW)).toEqual({
-      fields: { lastName: 'Second' },
+    expect(
+      replacedValues(CONTACTS, op({ lastName: 'Ours', firstName: 'Bo' }, 1000), history, VIEW, 3900),
+    ).toEqual({ fields: { lastName: 'Second' }, times: { lastName: 3000 } });
+  });
+
+  it('never takes a value fieldsync itself wrote (a second writer racing on the record)', () => {
+    // Two writers passed the check at once: the other one wrote 'Theirs' just before our 'Ours'.
+    const history = { lastname: [api('Ours', 4000), api('Theirs', 3990), user('Seen before', 1000)] };
+    expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), history, VIEW, 3950)).toBeUndefined();
+    // Our entry is the first with our value from when we sent: an older write of the same value is not it.
+    const again = { lastname: [api('Ours', 4000), user('User', 3000), api('Ours', 1500)] };
+    expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), again, VIEW, 3900)).toEqual({
+      fields: { lastName: 'User' },
       times: { lastName: 3000 },
     });
   });
 
   it('reports a user clearing the field as a blank, and nothing without asOf or when no entry is ours', () => {
-    const cleared = {
-      lastname: [
-        { value: 'Ours', timestamp: at(3000) },
-        { value: '', timestamp: at(2000) },
-      ],
-    };
-    expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), cleared, VIEW)).toEqual({
+    const cleared = { lastname: [api('Ours', 3000), user('', 2000)] };
+    expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), cleared, VIEW, 2900)).toEqual({
       fields: { lastName: null },
       times: { lastName: 2000 },
     });
     const { asOf: _, ...noAsOf } = op({ lastName: 'Ours' }, 1000);
-    expect(replacedValues(CONTACTS, noAsOf, cleared, VIEW)).toBeUndefined();
-    const notOurs = { lastname: [{ value: 'User', timestamp: at(3000) }] };
-    expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), notOurs, VIEW)).toBeUndefined();
+    expect(replacedValues(CONTACTS, noAsOf, cleared, VIEW, 2900)).toBeUndefined();
+    const notOurs = { lastname: [user('User', 3000)] };
+    expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), notOurs, VIEW, 2900)).toBeUndefined();
   });
 });

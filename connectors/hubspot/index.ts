@@ -124,7 +124,12 @@ const historyResponseSchema = z.object({
         .record(
           z.string(),
           z.array(
-            z.object({ value: z.string().nullable().optional(), timestamp: z.union([z.date(), z.string()]) }),
+            z.object({
+              value: z.string().nullable().optional(),
+              timestamp: z.union([z.date(), z.string()]),
+              sourceType: z.string().optional(),
+              sourceId: z.string().optional(),
+            }),
           ),
         )
         .optional(),
@@ -763,6 +768,7 @@ export class HubSpotConnector implements Connector {
       const inputs = part.map((op) => ({ id: op.externalId ?? '', properties: toProperties(o, op) }));
       const withProps = inputs.filter((i) => Object.keys(i.properties).length > 0);
       const done = new Map<string, WriteOutcome>();
+      const sentAt = Date.now();
       if (withProps.length > 0) {
         // Batch update: POST /crm/v3/objects/{type}/batch/update (200, or 207 with per-record errors).
         const res = await this.batch('write:update', () =>
@@ -781,7 +787,7 @@ export class HubSpotConnector implements Connector {
         (op) =>
           op.asOf !== undefined && done.get(op.canonicalId)?.ok === true && Object.keys(op.fields).length > 0,
       );
-      const replaced = await this.replaced(object, written);
+      const replaced = await this.replaced(object, written, sentAt);
       for (const op of part) {
         const outcome = done.get(op.canonicalId) ?? {
           canonicalId: op.canonicalId,
@@ -827,7 +833,11 @@ export class HubSpotConnector implements Connector {
    * read per 50 updated records (HubSpot's cap for reads with history). Best effort: a failed read
    * leaves the write as it was (and is counted).
    */
-  private async replaced(object: ObjectType, ops: readonly WriteOp[]): Promise<Map<string, ReplacedValues>> {
+  private async replaced(
+    object: ObjectType,
+    ops: readonly WriteOp[],
+    sentAt: number,
+  ): Promise<Map<string, ReplacedValues>> {
     const o = objectView(this.view, object);
     const out = new Map<string, ReplacedValues>();
     for (const part of chunk(ops, HISTORY_BATCH_LIMIT)) {
@@ -853,7 +863,7 @@ export class HubSpotConnector implements Connector {
       }
       const byId = new Map(res.results.map((r) => [r.id, r.propertiesWithHistory ?? {}]));
       for (const op of part) {
-        const found = replacedValues(o, op, byId.get(op.externalId ?? '') ?? {}, this.view);
+        const found = replacedValues(o, op, byId.get(op.externalId ?? '') ?? {}, this.view, sentAt);
         if (found !== undefined) out.set(op.canonicalId, found);
       }
     }

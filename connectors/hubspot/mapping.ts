@@ -128,18 +128,28 @@ export function canonicalValue(
 export interface PropertyVersion {
   value?: string | null | undefined;
   timestamp: Date | string;
+  sourceType?: string | undefined;
+  sourceId?: string | undefined;
 }
+
+/** How far HubSpot's clock may be behind ours when finding our own history entry. */
+const CLOCK_SKEW_MS = 2_000;
 
 /**
  * What an update replaced: per written field, the latest value someone else set after `asOf` (the
  * record's time as fieldsync last merged it, checked unchanged just before the write) and before this
  * write's own entry. Such a value was set between that check and the write, and nobody has seen it.
+ *
+ * This write's entry is the first one holding the written value from `sentAt` on (none: the write
+ * changed nothing). Entries from the same source as it (`sourceType`, `sourceId`) are fieldsync's own
+ * writes, e.g. a second writer racing on the record, never a user's edit.
  */
 export function replacedValues(
   o: SystemObject,
   op: WriteOp,
   history: Readonly<Record<string, readonly PropertyVersion[]>>,
   view: SystemView,
+  sentAt: number,
 ): ReplacedValues | undefined {
   const asOf = op.asOf;
   if (asOf === undefined) return undefined;
@@ -151,17 +161,14 @@ export function replacedValues(
       .map((v) => ({
         value: canonicalValue(f, v.value === '' ? null : v.value, view),
         at: timeOf(v.timestamp),
+        source: `${v.sourceType ?? ''}|${v.sourceId ?? ''}`,
       }))
       .filter((v) => v.at > asOf)
       .sort((a, b) => a.at - b.at);
-    // This write's own entry is the last one holding the written value (none: the write changed nothing).
-    let ours = -1;
-    versions.forEach((v, i) => {
-      if (v.value === written) ours = i;
-    });
+    const ours = versions.find((v) => v.value === written && v.at >= sentAt - CLOCK_SKEW_MS);
+    if (ours === undefined) continue;
     const before = versions
-      .slice(0, Math.max(0, ours))
-      .filter((v) => v.value !== written)
+      .filter((v) => v.at <= ours.at && v !== ours && v.value !== written && v.source !== ours.source)
       .at(-1);
     if (before === undefined) continue;
     out.fields[name] = before.value;
