@@ -138,6 +138,12 @@ export interface Connector {
    * ago is linked instead of duplicated. One query per batch of values.
    */
   findByKey?(object: ObjectType, field: string, values: readonly string[]): Promise<SourceChange[]>;
+  /**
+   * For a system that keeps per-field change times (HubSpot property history): the changes with
+   * `fieldTimes` set, when each field last changed. Used for records fieldsync has not linked yet: at a
+   * pair's first merge, a field's own time (not the record's) decides which system's value is newer.
+   */
+  withFieldTimes?(object: ObjectType, changes: readonly SourceChange[]): Promise<SourceChange[]>;
   /** Create or update records in batches; one outcome per op, in any order. */
   write(object: ObjectType, ops: readonly WriteOp[]): Promise<WriteOutcome[]>;
   /** Delete (archive) records by native id; a record already gone counts as deleted. */

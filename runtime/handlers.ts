@@ -3,7 +3,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ResolvedConfig } from '../config/index.ts';
 import { isSystemName, SYSTEMS } from '../connectors/systems.ts';
-import type { Connector } from '../connectors/types.ts';
+import type { Connector, SourceChange } from '../connectors/types.ts';
 import { objectsInDependencyOrder } from '../engine/index.ts';
 import { applyConfigChange, CONFIG_META } from './apply-config.ts';
 import { requireEnv, writeQueueEnv } from './config.ts';
@@ -17,7 +17,7 @@ import {
 } from './messages.ts';
 import { publishMetricsOnLambda } from './metrics.ts';
 import { resolveNotices } from './notices.ts';
-import { type PollReport, pollSystem } from './poll.ts';
+import { type PollReport, pollSystem, withFirstLinkTimes } from './poll.ts';
 import { packMessages, SqsQueue } from './queue.ts';
 import { DynamoStore } from './store.ts';
 import { budgetLeftPercent, callsSince, emitTelemetry } from './telemetry.ts';
@@ -178,6 +178,7 @@ export function createNoticeHandler(
 ): (event: SQSEvent) => Promise<SQSBatchResponse> {
   publishMetricsOnLambda();
   const queue = new SqsQueue();
+  const store = new DynamoStore(requireEnv('TABLE_NAME'));
   const ingestQueueUrl = requireEnv('INGEST_QUEUE_URL');
   const declared = new Set<string>(config.objects);
   return async (event) => {
@@ -187,7 +188,12 @@ export function createNoticeHandler(
     const handler = sqsBatchHandler(noticeMessageSchema, async (messages) => {
       const all = messages.flatMap((m) => m.body.notices).filter((n) => declared.has(n.object));
       notices += all.length;
-      const resolved = await resolveNotices(connector, all);
+      const read = await resolveNotices(connector, all);
+      const resolved: SourceChange[] = [];
+      for (const object of new Set(read.map((c) => c.object))) {
+        const mine = read.filter((c) => c.object === object);
+        resolved.push(...(await withFirstLinkTimes(store, connector, object, mine)));
+      }
       changes += resolved.length;
       if (resolved.length > 0) {
         await queue.send(

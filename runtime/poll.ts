@@ -45,7 +45,12 @@ export async function pollSystem(
     report.polled[object] = 0;
     const cursor = options.fromScratch === true ? undefined : await deps.store.getCursor(system, object);
     for await (const page of deps.connector.poll(object, cursor)) {
-      const changes = await parkOversized(deps, object, page.changes);
+      const changes = await withFirstLinkTimes(
+        deps.store,
+        deps.connector,
+        object,
+        await parkOversized(deps, object, page.changes),
+      );
       if (changes.length > 0) {
         await deps.queue.send(
           deps.ingestQueueUrl,
@@ -59,6 +64,32 @@ export async function pollSystem(
     }
   }
   return report;
+}
+
+/**
+ * Records of this system not linked yet get their fields' own change times, where the system keeps them
+ * (HubSpot property history): at a pair's first merge, a HubSpot record changed yesterday in one field
+ * must not date its other, older values yesterday and so beat a newer Salesforce edit of them. Linked
+ * records need none: their shadow tells which fields changed. One read per 50 unlinked records.
+ */
+export async function withFirstLinkTimes(
+  store: Store,
+  connector: Connector,
+  object: ObjectType,
+  changes: readonly SourceChange[],
+): Promise<SourceChange[]> {
+  const enrich = connector.withFieldTimes?.bind(connector);
+  const live = changes.filter((c) => c.deleted === undefined);
+  if (enrich === undefined || live.length === 0) return [...changes];
+  const links = await store.getLinks(
+    connector.system,
+    object,
+    live.map((c) => c.externalId),
+  );
+  const unlinked = live.filter((c) => !links.has(c.externalId));
+  if (unlinked.length === 0) return [...changes];
+  const timed = new Map((await enrich(object, unlinked)).map((c) => [c.externalId, c]));
+  return changes.map((c) => (c.deleted === undefined ? (timed.get(c.externalId) ?? c) : c));
 }
 
 /** Park changes too large to store as sync errors (ids and sizes only), so the poll goes on past them. */

@@ -8,7 +8,9 @@ import { HubSpotConnector } from '../connectors/hubspot/index.ts';
 import type { ChangeNotice } from '../connectors/types.ts';
 import { changeNoticeSchema } from '../runtime/messages.ts';
 import { resolveNotices } from '../runtime/notices.ts';
+import { withFirstLinkTimes } from '../runtime/poll.ts';
 import { type HubSpotSandbox, startHubSpotSandbox } from '../sandboxes/hubspot/index.ts';
+import { startMemoryStore } from './support/fuzz.ts';
 
 let hs: HubSpotSandbox;
 let connector: HubSpotConnector;
@@ -64,5 +66,37 @@ describe('resolveNotices', () => {
       [b.id]: { company: company.id },
     });
     expect((calls()['associations:read'] ?? 0) - (before['associations:read'] ?? 0)).toBe(1);
+  });
+});
+
+describe('first-link field times', () => {
+  it('dates the fields of records not linked yet by their own property history, capped at the record time', async () => {
+    const store = await startMemoryStore();
+    try {
+      const old = hs.create('contacts', {
+        email: 'old@first-link.example',
+        lastname: 'Old',
+        jobtitle: 'CTO',
+      });
+      const titledAt = Date.now();
+      await new Promise((r) => setTimeout(r, 20));
+      hs.update('contacts', old.id, { lastname: 'Renamed' });
+      const linked = hs.create('contacts', { email: 'linked@first-link.example', lastname: 'L' });
+      await store.store.putLink('hubspot', 'contact', linked.id, 'contact_linked');
+      const read = await connector.read('contact', [old.id, linked.id]);
+      const before = connector.stats().calls['read:history'] ?? 0;
+      const timed = await withFirstLinkTimes(store.store, connector, 'contact', read);
+      expect((connector.stats().calls['read:history'] ?? 0) - before).toBe(1);
+      const byId = new Map(timed.map((c) => [c.externalId, c]));
+      const first = byId.get(old.id);
+      // The title keeps the time it was set, not the later rename's record time.
+      expect(first?.fieldTimes?.title).toBeLessThanOrEqual(titledAt);
+      expect(first?.fieldTimes?.lastName).toBe(first?.modifiedAt);
+      expect(first?.fieldTimes?.title).toBeLessThan(first?.modifiedAt ?? 0);
+      // A linked record's shadow says what changed: no history read for it.
+      expect(byId.get(linked.id)?.fieldTimes).toBeUndefined();
+    } finally {
+      await store.close();
+    }
   });
 });

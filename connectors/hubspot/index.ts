@@ -31,6 +31,7 @@ import {
 import {
   FIELDSYNC_ID_PROPERTY,
   type HubSpotObject,
+  lastChanged,
   MERGED_IDS_PROPERTY,
   mergedIdsOf,
   modifiedAtOf,
@@ -593,6 +594,37 @@ export class HubSpotConnector implements Connector {
     );
     this.counter.recordsRead += matching.length;
     return matching.map((c) => ({ ...c, refs: refs.get(c.externalId) ?? {} }));
+  }
+
+  async withFieldTimes(object: ObjectType, changes: readonly SourceChange[]): Promise<SourceChange[]> {
+    const o = objectView(this.view, object);
+    const props = o.fields.map((f) => f.native);
+    const times = new Map<string, Record<string, number>>();
+    const live = changes.filter((c) => c.deleted === undefined);
+    for (const part of chunk(live, HISTORY_BATCH_LIMIT)) {
+      // Property history of the mapped properties: 50 records per call (HubSpot's cap with history).
+      const raw = await this.counter.call('read:history', () =>
+        this.client.crm.objects.batchApi.read(o.native, {
+          inputs: part.map((c) => ({ id: c.externalId })),
+          properties: [modifiedProperty(o.native)],
+          propertiesWithHistory: props,
+        }),
+      );
+      for (const r of parseResponse(SYSTEM, `${o.native} history read`, historyResponseSchema, raw).results) {
+        times.set(r.id, lastChanged(o, r.propertiesWithHistory ?? {}));
+      }
+    }
+    return changes.map((c) => {
+      const found = times.get(c.externalId);
+      if (found === undefined || Object.keys(found).length === 0) return c;
+      // Never later than the record's own time (the search answer and the history read are two reads).
+      const capped = Object.fromEntries(
+        Object.entries(found)
+          .filter(([field]) => Object.hasOwn(c.fields, field))
+          .map(([field, at]) => [field, Math.min(at, c.modifiedAt)]),
+      );
+      return { ...c, fieldTimes: capped };
+    });
   }
 
   /** One page of what sorts after `key` (from `key.ts` on, inclusive, when it has no id). */

@@ -177,6 +177,19 @@ export function replacedValues(
   return Object.keys(out.fields).length === 0 ? undefined : out;
 }
 
+/** Canonical field -> when its property last changed (its newest history entry). */
+export function lastChanged(
+  o: SystemObject,
+  history: Readonly<Record<string, readonly PropertyVersion[]>>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of o.fields) {
+    const newest = Math.max(...(history[f.native] ?? []).map((v) => timeOf(v.timestamp)));
+    if (Number.isFinite(newest)) out[f.name] = newest;
+  }
+  return out;
+}
+
 function timeOf(raw: Date | string): number {
   return raw instanceof Date ? raw.getTime() : parseHubSpotTime(raw);
 }
