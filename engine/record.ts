@@ -20,12 +20,17 @@ export interface FieldState {
   sourceTime: number;
   /** When fieldsync first saw it (ms epoch). */
   seenAt: number;
+  /** When the read that carried it was answered (our clock): orders two values one system stamped with
+   * the same time (Salesforce's whole seconds), the later read holding the later save. */
+  readAt?: number | undefined;
 }
 
 /** What a system holds, as normalized canonical values, and the source time of the last snapshot read. */
 export interface Shadow {
   values: Record<string, FieldValue>;
   asOf: number;
+  /** When the latest read stamped `asOf` was answered (our clock); an earlier read of that stamp is stale. */
+  readAt?: number | undefined;
   /** field -> when the system itself last changed it (not when we wrote it): a one-way direction
    * into the system leaves its own later edits alone. */
   times?: Record<string, number> | undefined;
@@ -78,6 +83,8 @@ export interface SourceSnapshot {
   fields: Record<string, FieldValue>;
   /** Per-field source times where the system gives them. */
   fieldTimes?: Record<string, number>;
+  /** When the read was answered (our clock). */
+  readAt?: number | undefined;
   /**
    * Values the system held for a moment and that fieldsync's own write then replaced (a user's edit that
    * landed between fieldsync's check of the record and its write, found in the property history). They
@@ -141,7 +148,7 @@ export function policyRank(state: FieldState, policy: Policy | undefined): numbe
   return policy?.kind === 'prefer' && state.source === policy.system && state.value !== null ? 1 : 0;
 }
 
-/** Total order of candidate values: (policy rank, sourceTime, priority, system name, value). */
+/** Total order of candidate values: (policy rank, sourceTime, priority, system name, read time, value). */
 export function compareStates(
   a: FieldState,
   b: FieldState,
@@ -156,6 +163,10 @@ export function compareStates(
   const pb = priority[b.source] ?? 0;
   if (pa !== pb) return pa - pb;
   if (a.source !== b.source) return a.source < b.source ? -1 : 1;
+  // One system, one stamp, two values: two saves within its clock's resolution; the later read saw the later.
+  const ta = a.readAt ?? 0;
+  const tb = b.readAt ?? 0;
+  if (ta !== tb) return ta - tb;
   const va = a.value ?? '';
   const vb = b.value ?? '';
   return va === vb ? 0 : va < vb ? -1 : 1;
@@ -170,7 +181,7 @@ export function mergeSnapshot(
   const def = ctx.def ?? resolveDef(snapshot.object);
   if (snapshot.replaced === true) return mergeReplaced(record, snapshot, def, ctx);
   const shadow = record.shadows[system];
-  if (shadow !== undefined && snapshot.modifiedAt < shadow.asOf) {
+  if (shadow !== undefined && isStale(snapshot, shadow)) {
     return { record, changed: false, changes: [], unchanged: 0, stale: true, echo: false };
   }
   const fields = { ...record.fields };
@@ -221,13 +232,21 @@ export function mergeSnapshot(
       audit('blocked', held ?? null, held);
       continue;
     }
-    mergeField(fields, field, fieldDef, { value, source: system, sourceTime, seenAt: ctx.now }, ctx, audit);
+    mergeField(
+      fields,
+      field,
+      fieldDef,
+      candidateOf(value, system, sourceTime, ctx.now, snapshot),
+      ctx,
+      audit,
+    );
   }
   const nextShadows = {
     ...record.shadows,
     [system]: {
       values: shadowValues,
       asOf: Math.max(shadow?.asOf ?? 0, snapshot.modifiedAt),
+      ...readAtAfter(shadow, snapshot),
       ...(Object.keys(shadowTimes).length > 0 ? { times: shadowTimes } : {}),
       ...(Object.keys(shadowSources).length > 0 ? { sources: shadowSources } : {}),
       ...(Object.keys(unconfirmed).length > 0 ? { unconfirmed } : {}),
@@ -249,6 +268,40 @@ export function mergeSnapshot(
   };
   const echo = shadow !== undefined && snapshot.modifiedAt > shadow.asOf && differs === 0;
   return { record: next, changed, changes, unchanged, stale: false, echo };
+}
+
+/** A read older than what the shadow holds: an older stamp, or the same stamp read earlier. */
+function isStale(snapshot: SourceSnapshot, shadow: Shadow): boolean {
+  if (snapshot.modifiedAt !== shadow.asOf) return snapshot.modifiedAt < shadow.asOf;
+  return snapshot.readAt !== undefined && shadow.readAt !== undefined && snapshot.readAt < shadow.readAt;
+}
+
+/** The shadow's read time after merging this snapshot (that of the latest read of the newest stamp). */
+function readAtAfter(shadow: Shadow | undefined, snapshot: SourceSnapshot): { readAt?: number } {
+  const previous = shadow?.readAt;
+  const next =
+    shadow === undefined || snapshot.modifiedAt > shadow.asOf
+      ? snapshot.readAt
+      : snapshot.modifiedAt === shadow.asOf
+        ? Math.max(previous ?? 0, snapshot.readAt ?? 0) || undefined
+        : previous;
+  return next === undefined ? {} : { readAt: next };
+}
+
+function candidateOf(
+  value: FieldValue,
+  source: string,
+  sourceTime: number,
+  now: number,
+  snapshot: SourceSnapshot,
+): FieldState {
+  return {
+    value,
+    source,
+    sourceTime,
+    seenAt: now,
+    ...(snapshot.readAt === undefined ? {} : { readAt: snapshot.readAt }),
+  };
 }
 
 /** Replaced values (see SourceSnapshot.replaced): each field is one more candidate for its register. */

@@ -219,6 +219,7 @@ async function resolveRefs(
               ),
             }),
         ...(change.replaced === true ? { replaced: true as const } : {}),
+        ...(change.readAt === undefined ? {} : { readAt: change.readAt }),
       },
     });
   }

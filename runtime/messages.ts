@@ -22,6 +22,7 @@ export const sourceChangeSchema = z.object({
   reconcile: z.literal(true).optional(),
   fieldTimes: z.record(z.string(), time).optional(),
   replaced: z.literal(true).optional(),
+  readAt: time.optional(),
 });
 
 export const ingestMessageSchema = z.object({
