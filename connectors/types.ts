@@ -26,6 +26,11 @@ export interface SourceChange {
   fieldTimes?: Record<string, number> | undefined;
   /** Values our own write replaced moments after a user set them (see SourceSnapshot.replaced). */
   replaced?: true | undefined;
+  /**
+   * When the answer came (our clock). Set where the system's modification times are coarse (Salesforce
+   * stamps whole seconds): of two reads showing the same stamp, the later one holds the later save.
+   */
+  readAt?: number | undefined;
 }
 
 /** A webhook's word that a record changed: resolved into SourceChanges by one batch read per system. */
@@ -75,6 +80,8 @@ export interface WriteOp {
    * after it that this write replaced (WriteOutcome `replaced`).
    */
   asOf?: number | undefined;
+  /** Updates: the values fieldsync last saw the system hold for these fields (its shadow). */
+  previous?: Record<string, FieldValue> | undefined;
 }
 
 /** Values a write replaced, set after the record's `asOf` by someone else: canonical field -> value, time. */

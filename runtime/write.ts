@@ -140,7 +140,13 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
       ops.push({
         canonicalId: record.id,
         ...(plan.op === 'update'
-          ? { externalId: plan.externalId, asOf: record.shadows[system]?.asOf ?? 0 }
+          ? {
+              externalId: plan.externalId,
+              asOf: record.shadows[system]?.asOf ?? 0,
+              previous: Object.fromEntries(
+                Object.keys(fields).map((f) => [f, record.shadows[system]?.values[f] ?? null]),
+              ),
+            }
           : {}),
         fields,
         refs: opRefs,

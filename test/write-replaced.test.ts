@@ -6,12 +6,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/default.ts';
 import { HubSpotConnector } from '../connectors/hubspot/index.ts';
 import { replacedValues } from '../connectors/hubspot/mapping.ts';
+import { SalesforceConnector } from '../connectors/salesforce/index.ts';
 import type { Connector, SourceChange, WriteOp } from '../connectors/types.ts';
 import { emptyRecord, mergeSnapshot } from '../engine/index.ts';
 import { ingestChanges } from '../runtime/ingest.ts';
 import type { IngestMessage, WriteSignal } from '../runtime/messages.ts';
 import { writeSignals } from '../runtime/write.ts';
 import { type HubSpotSandbox, startHubSpotSandbox } from '../sandboxes/hubspot/index.ts';
+import { startSalesforceSandbox } from '../sandboxes/salesforce/index.ts';
 import { RecordingQueue, startMemoryStore } from './support/fuzz.ts';
 
 const VIEW = DEFAULT_CONFIG.systems.hubspot;
@@ -223,5 +225,42 @@ describe('replacedValues', () => {
     expect(replacedValues(CONTACTS, noAsOf, cleared, VIEW, 2900)).toBeUndefined();
     const notOurs = { lastname: [user('User', 3000)] };
     expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), notOurs, VIEW, 2900)).toBeUndefined();
+  });
+});
+
+describe('the same window in Salesforce (field history tracking)', () => {
+  it('finds a save made between the check and the update in ContactHistory, and nothing otherwise', async () => {
+    const sf = await startSalesforceSandbox({ seeded: false });
+    try {
+      const c = new SalesforceConnector(
+        { instanceUrl: sf.url, accessToken: sf.token, overlapMs: 0 },
+        DEFAULT_CONFIG.systems.salesforce,
+      );
+      const made = sf.create('Contact', { LastName: 'Before', Email: 'sfwindow@example.com' });
+      const quiet = sf.create('Contact', { LastName: 'Quiet', Email: 'sfquiet@example.com' });
+      const op = (id: string, lastName: string, previous: string): WriteOp => ({
+        canonicalId: `c-${id}`,
+        externalId: id,
+        fields: { lastName },
+        refs: {},
+        previousRefs: {},
+        asOf: Date.now() - 1000,
+        previous: { lastName: previous },
+      });
+      // The user saves just before our update of the same field lands.
+      sf.update('Contact', made.Id, { LastName: 'Typed in Salesforce' });
+      const outcomes = await c.write('contact', [
+        op(made.Id, 'From HubSpot', 'Before'),
+        op(quiet.Id, 'Also from HubSpot', 'Quiet'),
+      ]);
+      const byId = new Map(outcomes.map((o) => [o.canonicalId, o]));
+      const hit = byId.get(`c-${made.Id}`);
+      expect(hit).toMatchObject({ ok: true, replaced: { fields: { lastName: 'Typed in Salesforce' } } });
+      expect(byId.get(`c-${quiet.Id}`)).not.toHaveProperty('replaced');
+      expect(c.stats().calls['query:history']).toBe(1);
+      expect(sf.get('Contact', made.Id)?.LastName).toBe('From HubSpot');
+    } finally {
+      await sf.close();
+    }
   });
 });

@@ -21,13 +21,16 @@ import {
   failAll,
   type NativeField,
   type PollPage,
+  type ReplacedValues,
   type SourceChange,
   type WriteOp,
   type WriteOutcome,
 } from '../types.ts';
 import {
+  canonicalValue,
   FIELDSYNC_ID_FIELD,
   filterConditions,
+  HISTORY_OBJECTS,
   objectView,
   parseSalesforceDate,
   SYSTEM,
@@ -67,6 +70,17 @@ export interface SalesforceConfig {
 export const COLLECTION_LIMIT = 200;
 /** Collections retrieve accepts up to 2,000 ids per POST. */
 const RETRIEVE_LIMIT = 2000;
+/** How far Salesforce's clock may be ahead of ours when finding our own field history row. */
+const CLOCK_SKEW_MS = 2_000;
+const historyRowSchema = z
+  .object({
+    Id: z.string(),
+    Field: z.string(),
+    NewValue: z.unknown().optional(),
+    CreatedDate: z.string(),
+    CreatedById: z.string().nullable().optional(),
+  })
+  .catchall(z.unknown());
 /** Match-key values per search-before-create query (SOQL statements stay far below their 100,000 characters). */
 const MATCH_QUERY_VALUES = 200;
 const RETRYABLE_CODES = new Set([
@@ -250,7 +264,8 @@ export class SalesforceConnector implements Connector {
       const records = parsed.records.map((r) =>
         parseResponse(SYSTEM, `${o.native} query row`, salesforceRecordSchema, r),
       );
-      const changes = records.map((r) => toChange(object, o, r, this.view));
+      const readAt = Date.now();
+      const changes = records.map((r) => ({ ...toChange(object, o, r, this.view), readAt }));
       this.counter.recordsRead += changes.length;
       const last = records.at(-1);
       if (last !== undefined)
@@ -286,7 +301,7 @@ export class SalesforceConnector implements Connector {
         const parsed = parseResponse(SYSTEM, `${o.native} match query`, queryResultSchema, page);
         for (const row of parsed.records) {
           const r = parseResponse(SYSTEM, `${o.native} match row`, salesforceRecordSchema, row);
-          const change = toChange(object, o, r, this.view);
+          const change = { ...toChange(object, o, r, this.view), readAt: Date.now() };
           const key = change.fields[field];
           if (typeof key === 'string' && wanted.has(key)) out.push(change);
         }
@@ -339,7 +354,7 @@ export class SalesforceConnector implements Connector {
       for (const row of parseResponse(SYSTEM, `${o.native} retrieve`, z.array(z.unknown()), rows)) {
         if (row === null) continue;
         const r = parseResponse(SYSTEM, `${o.native} retrieve row`, salesforceRecordSchema, row);
-        out.push(toChange(object, o, r, this.view));
+        out.push({ ...toChange(object, o, r, this.view), readAt: Date.now() });
       }
     }
     this.counter.recordsRead += out.length;
@@ -451,6 +466,7 @@ export class SalesforceConnector implements Connector {
       COLLECTION_LIMIT,
     )) {
       // sObject Collections update: PATCH /composite/sobjects, allOrNone false, results in request order.
+      const sentAt = Date.now();
       const res = await this.batchCall(
         'write:update',
         part.map((p) => p.op),
@@ -460,10 +476,16 @@ export class SalesforceConnector implements Connector {
             { allOrNone: false },
           ),
       );
+      const done = res.map((r, i) =>
+        r.ok && (part[i]?.skipped.length ?? 0) > 0 ? { ...r, skipped: part[i]?.skipped } : r,
+      );
+      const written = part.filter((p, i) => done[i]?.ok === true && p.op.asOf !== undefined).map((p) => p.op);
+      const replaced = await this.replaced(object, written, sentAt);
       outcomes.push(
-        ...res.map((r, i) =>
-          r.ok && (part[i]?.skipped.length ?? 0) > 0 ? { ...r, skipped: part[i]?.skipped } : r,
-        ),
+        ...done.map((r) => {
+          const found = replaced.get(r.canonicalId);
+          return r.ok && found !== undefined ? { ...r, replaced: found } : r;
+        }),
       );
     }
     for (const part of chunk(creates, COLLECTION_LIMIT)) {
@@ -477,6 +499,84 @@ export class SalesforceConnector implements Connector {
     this.counter.recordsWritten += outcomes.filter((o) => o.ok).length;
     return outcomes;
   }
+
+  /**
+   * Neither API makes an update conditional: a user's save can land between read-before-write's check
+   * and this update and be overwritten unseen. Field history tracking shows it (`ContactHistory` ...):
+   * one query per update batch. An org without field history on the object answers INVALID_TYPE, and a
+   * field not tracked has no rows: then nothing is found (said once), and the window stays open there.
+   */
+  private async replaced(
+    object: ObjectType,
+    ops: readonly WriteOp[],
+    sentAt: number,
+  ): Promise<Map<string, ReplacedValues>> {
+    const out = new Map<string, ReplacedValues>();
+    const o = objectView(this.view, object);
+    const history = HISTORY_OBJECTS[o.native];
+    if (history === undefined || ops.length === 0 || this.withoutHistory.has(o.native)) return out;
+    // History rows are stamped in whole seconds: from the second our clock may be behind by.
+    const since = Math.floor((sentAt - CLOCK_SKEW_MS) / 1000) * 1000;
+    const ids = ops.map((op) => soqlLiteral(op.externalId ?? '')).join(', ');
+    const soql = `SELECT Id, ${history.parentField}, Field, NewValue, CreatedDate, CreatedById FROM ${history.name} WHERE ${history.parentField} IN (${ids}) AND CreatedDate >= ${soqlDateTime(since)} ORDER BY CreatedDate ASC, Id ASC`;
+    const rows: z.infer<typeof historyRowSchema>[] = [];
+    try {
+      let page: unknown = await this.counter.call('query:history', () =>
+        this.queryResult(() => this.conn.query(soql)),
+      );
+      for (;;) {
+        const parsed = parseResponse(SYSTEM, `${history.name} query`, queryResultSchema, page);
+        for (const r of parsed.records)
+          rows.push(parseResponse(SYSTEM, `${history.name} row`, historyRowSchema, r));
+        const next = parsed.nextRecordsUrl;
+        if (parsed.done !== false || next === undefined) break;
+        page = await this.counter.call('query:history', () =>
+          this.queryResult(() => this.conn.queryMore(next)),
+        );
+      }
+    } catch (err) {
+      const e = translateError(err);
+      if (e.code === 'INVALID_TYPE' || e.code === 'INVALID_FIELD') {
+        this.withoutHistory.add(o.native);
+        console.warn(
+          `salesforce: no field history on ${o.native} (${e.code}); a save made during an update can be overwritten unseen`,
+        );
+      } else console.warn(`salesforce: ${history.name} read after an update failed: ${e.message}`);
+      return out;
+    }
+    for (const op of ops) {
+      const found: ReplacedValues = { fields: {}, times: {} };
+      for (const [name, written] of Object.entries(op.fields)) {
+        const f = o.fields.find((x) => x.name === name);
+        if (f === undefined) continue;
+        const mine = rows
+          .filter(
+            (r) =>
+              r[history.parentField] === op.externalId && r.Field.toLowerCase() === f.native.toLowerCase(),
+          )
+          .map((r) => ({
+            value: canonicalValue(f, r.NewValue ?? null, this.view),
+            at: parseSalesforceDate(r.CreatedDate),
+            by: r.CreatedById,
+          }));
+        const oursAt = mine.findIndex((r) => r.value === written && r.at >= since);
+        const ours = mine[oursAt];
+        if (ours === undefined) continue;
+        const known = op.previous?.[name];
+        const before = mine
+          .slice(0, oursAt)
+          .filter((r) => r.by !== ours.by && r.value !== written && r.value !== known)
+          .at(-1);
+        if (before === undefined) continue;
+        found.fields[name] = before.value;
+        found.times[name] = before.at;
+      }
+      if (Object.keys(found.fields).length > 0) out.set(op.canonicalId, found);
+    }
+    return out;
+  }
+
+  private readonly withoutHistory = new Set<string>();
 
   private async batchCall(
     kind: string,

@@ -72,6 +72,22 @@ function selected(o: SystemObject, record: SalesforceRecord, name: string): stri
   );
 }
 
+/** A field's value as Salesforce holds it (a record column or a history row's NewValue), normalized. */
+export function canonicalValue(
+  f: SystemObject['fields'][number],
+  raw: unknown,
+  view: SystemView,
+): FieldValue {
+  return normalizeValue(f.kind, fromNative(f, raw), { defaultCountry: view.defaultCountry });
+}
+
+/** The field history object of each synced sObject (field history tracking), and its record field. */
+export const HISTORY_OBJECTS: Readonly<Record<string, { name: string; parentField: string }>> = {
+  Account: { name: 'AccountHistory', parentField: 'AccountId' },
+  Contact: { name: 'ContactHistory', parentField: 'ContactId' },
+  Opportunity: { name: 'OpportunityFieldHistory', parentField: 'OpportunityId' },
+};
+
 export function toChange(
   object: ObjectType,
   o: SystemObject,
@@ -94,9 +110,7 @@ export function toChange(
   }
   const fields: Record<string, FieldValue> = {};
   for (const f of o.fields) {
-    fields[f.name] = normalizeValue(f.kind, fromNative(f, selected(o, record, f.native)), {
-      defaultCountry: view.defaultCountry,
-    });
+    fields[f.name] = canonicalValue(f, selected(o, record, f.native), view);
   }
   const refs: Record<string, string | null> = {};
   for (const r of o.refs) {

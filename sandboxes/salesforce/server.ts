@@ -13,9 +13,17 @@ import {
   type ObjectDef,
   resolveField,
   SchemaError,
+  SOBJECT_NAMES,
 } from './schema.ts';
 import { runSoql, SoqlError } from './soql.ts';
-import { type SalesforceStore, type SfRecord, ShapeError, type WriteResult } from './store.ts';
+import {
+  API_USER_ID,
+  HISTORY_OBJECTS,
+  type SalesforceStore,
+  type SfRecord,
+  ShapeError,
+  type WriteResult,
+} from './store.ts';
 
 const DAY = 86_400_000;
 /** sObject Collections create/update/upsert/delete accept at most 200 records ("sObject Collections"). */
@@ -163,6 +171,21 @@ export function present(
   return out;
 }
 
+/** Field history objects, queryable only (every field is tracked in this org). */
+const HISTORY_SCHEMAS = SOBJECT_NAMES.map((o) => ({
+  name: HISTORY_OBJECTS[o].name,
+  fields: [
+    { name: 'Id', kind: 'id' as const },
+    { name: HISTORY_OBJECTS[o].parentField, kind: 'id' as const },
+    { name: 'Field', kind: 'text' as const },
+    { name: 'OldValue', kind: 'text' as const },
+    { name: 'NewValue', kind: 'text' as const },
+    { name: 'CreatedDate', kind: 'datetime' as const },
+    { name: 'CreatedById', kind: 'id' as const },
+    { name: 'IsDeleted', kind: 'boolean' as const },
+  ],
+}));
+
 function allFields(object: ObjectDef): string[] {
   return object.fields.map((f) => f.name);
 }
@@ -253,7 +276,11 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
       throw new SfApiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
     let result: ReturnType<typeof runSoql>;
     try {
-      result = runSoql(q, store.schema.soql(), (name) => {
+      result = runSoql(q, [...store.schema.soql(), ...HISTORY_SCHEMAS], (name) => {
+        const history = SOBJECT_NAMES.find(
+          (o) => HISTORY_OBJECTS[o].name.toLowerCase() === name.toLowerCase(),
+        );
+        if (history !== undefined) return store.historyRows(history);
         const object = store.schema.resolve(name);
         return object === undefined ? [] : store.rows(object.name, includeDeleted);
       });
@@ -530,7 +557,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
       handle: async (ctx) => {
         const object = objectParam(ctx);
         const record = liveRecord(object, param(ctx, 'id'));
-        const result = store.update(object.name, record.Id, await fieldsOf(ctx, object));
+        const result = store.update(object.name, record.Id, await fieldsOf(ctx, object), API_USER_ID);
         if (!result.ok) throw requestErrors(result.errors);
         return { status: 204 };
       },
@@ -562,7 +589,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
           throw new SfApiError(400, 'INVALID_FIELD', `${field.name} in the body differs from the URL value`, [
             field.name,
           ]);
-        const result = store.upsert(object.name, field, value, values);
+        const result = store.upsert(object.name, field, value, values, API_USER_ID);
         if (!result.ok) throw requestErrors(result.errors);
         return {
           status: result.created ? 201 : 200,
@@ -596,7 +623,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
                 { statusCode: 'MISSING_ARGUMENT', message: 'Id not specified in an update call', fields: [] },
               ],
             };
-          return store.update(item.object.name, id, item.values);
+          return store.update(item.object.name, id, item.values, API_USER_ID);
         });
         return { status: 200, body: results.map((r) => saveResult(r, true, false)) };
       },
@@ -685,7 +712,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
                 },
               ],
             };
-          return store.upsert(object.name, field, value, item.values);
+          return store.upsert(object.name, field, value, item.values, API_USER_ID);
         });
         return { status: 200, body: results.map((r) => saveResult(r, false, true)) };
       },
@@ -904,7 +931,7 @@ export function createHandler(config: ServerConfig): (req: IncomingMessage, res:
       sendJson(res, 200, record);
     } else if (id !== undefined && method === 'PATCH') {
       liveRecord(object, id);
-      reply(store.update(object.name, id, await body()), 200);
+      reply(store.update(object.name, id, await body(), API_USER_ID), 200);
     } else if (id !== undefined && method === 'DELETE') {
       liveRecord(object, id);
       const result = store.delete(object.name, id);

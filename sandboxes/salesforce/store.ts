@@ -27,7 +27,32 @@ interface Stored {
 interface State {
   records: Record<SObjectName, Map<string, Stored>>;
   counters: Record<SObjectName, number>;
+  /** Field history (every field tracked here), oldest first: `ContactHistory`, `AccountHistory`, ... */
+  history: HistoryRow[];
 }
+
+/** One field change, as the `<Object>History` objects show it (field history tracking). */
+export interface HistoryRow {
+  Id: string;
+  ParentId: string;
+  parent: SObjectName;
+  Field: string;
+  OldValue: SfValue;
+  NewValue: SfValue;
+  CreatedDate: string;
+  CreatedById: string;
+}
+
+/** The history object of each sObject and the field naming its record. */
+export const HISTORY_OBJECTS: Record<SObjectName, { name: string; parentField: string }> = {
+  Account: { name: 'AccountHistory', parentField: 'AccountId' },
+  Contact: { name: 'ContactHistory', parentField: 'ContactId' },
+  Opportunity: { name: 'OpportunityFieldHistory', parentField: 'OpportunityId' },
+};
+
+/** Who saves: the integration user (REST API calls) or a person in the org (direct edits). */
+export const API_USER_ID = '005SB000000000AAAA';
+export const UI_USER_ID = '005SB000000000BAAA';
 
 /** A committed create or update, as a workflow rule or record-triggered Flow would see it. */
 export interface StoreChange {
@@ -118,6 +143,7 @@ function emptyState(): State {
   return {
     records: { Account: new Map(), Contact: new Map(), Opportunity: new Map() },
     counters: { Account: 0, Contact: 0, Opportunity: 0 },
+    history: [],
   };
 }
 
@@ -171,6 +197,44 @@ export class SalesforceStore {
     const change: StoreChange = { type, kind, record: { ...record } };
     if (this.held !== undefined) this.held.push(change);
     else for (const listener of this.listeners) listener(change);
+  }
+
+  /** Field history rows for the fields an update changed (every field is tracked in this org). */
+  private track(type: SObjectName, before: SfRecord, after: SfRecord, stamp: string, by: string): void {
+    for (const [field, value] of Object.entries(after)) {
+      if (field === 'Id' || field.endsWith('Date') || field === 'SystemModstamp' || field === 'IsDeleted')
+        continue;
+      const old = before[field] ?? null;
+      if (old === value) continue;
+      const n = this.state.history.length + 1;
+      this.state.history.push({
+        Id: makeId('017', n),
+        ParentId: after.Id,
+        parent: type,
+        Field: field,
+        OldValue: old,
+        NewValue: value,
+        CreatedDate: stamp,
+        CreatedById: by,
+      });
+    }
+  }
+
+  /** `<Object>History` rows of one object, oldest first (the SOQL evaluator sorts and filters them). */
+  historyRows(parent: SObjectName): Record<string, SfValue>[] {
+    const parentField = HISTORY_OBJECTS[parent].parentField;
+    return this.state.history
+      .filter((h) => h.parent === parent)
+      .map((h) => ({
+        Id: h.Id,
+        [parentField]: h.ParentId,
+        Field: h.Field,
+        OldValue: h.OldValue,
+        NewValue: h.NewValue,
+        CreatedDate: h.CreatedDate,
+        CreatedById: h.CreatedById,
+        IsDeleted: false,
+      }));
   }
 
   private stamp(): string {
@@ -344,13 +408,19 @@ export class SalesforceStore {
     return { type: object.name, stored };
   }
 
-  update(type: SObjectName | undefined, rawId: string, values: FieldValues): WriteResult {
+  update(
+    type: SObjectName | undefined,
+    rawId: string,
+    values: FieldValues,
+    by: string = UI_USER_ID,
+  ): WriteResult {
     const found = this.live(type, rawId);
     if ('statusCode' in found) return { ok: false, id: rawId, errors: [found] };
     const object = this.schema.object(found.type);
     const applied = this.apply(object, found.stored.record, values, 'update');
     if ('errors' in applied) return { ok: false, id: found.stored.record.Id, errors: applied.errors };
     const stamp = this.stamp();
+    this.track(found.type, found.stored.record, applied.record, stamp, by);
     const record: SfRecord = { ...applied.record, LastModifiedDate: stamp, SystemModstamp: stamp };
     this.table(found.type).set(record.Id, { record, deletedAt: undefined });
     this.emit(found.type, 'update', record);
@@ -383,9 +453,15 @@ export class SalesforceStore {
   }
 
   /** Upsert on an external-id field: update the one match, or create with the external id set. */
-  upsert(type: SObjectName, field: FieldDef, extValue: string, values: FieldValues): WriteResult {
+  upsert(
+    type: SObjectName,
+    field: FieldDef,
+    extValue: string,
+    values: FieldValues,
+    by: string = UI_USER_ID,
+  ): WriteResult {
     const existing = this.findByExternalId(type, field, extValue);
-    if (existing !== undefined) return this.update(type, existing.Id, values);
+    if (existing !== undefined) return this.update(type, existing.Id, values, by);
     const withExt = new Map(values);
     withExt.set(field, extValue);
     return this.create(type, withExt);
@@ -564,6 +640,7 @@ export class SalesforceStore {
         Opportunity: new Map(this.state.records.Opportunity),
       },
       counters: { ...this.state.counters },
+      history: [...this.state.history],
     };
     let commit = false;
     try {
