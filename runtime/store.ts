@@ -190,6 +190,7 @@ const fieldStateSchema = z.object({
   source: z.string(),
   sourceTime: z.number(),
   seenAt: z.number(),
+  readAt: z.number().optional(),
 });
 const recordSchema = z.object({
   id: z.string(),
@@ -202,6 +203,7 @@ const recordSchema = z.object({
     z.object({
       values: z.record(z.string(), z.string().nullable()),
       asOf: z.number(),
+      readAt: z.number().optional(),
       times: z.record(z.string(), z.number()).optional(),
       sources: z.record(z.string(), z.string()).optional(),
       unconfirmed: z
