@@ -242,10 +242,7 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
     });
     if (replaced.length > 0 && deps.ingestQueueUrl !== undefined) {
       report.replacedEdits += replaced.length;
-      await deps.queue.send(
-        deps.ingestQueueUrl,
-        packMessages(replaced, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
-      );
+      await queueForIngest(deps, replaced);
     }
     // A record written now is no longer refused: its parked error (if any) goes from `fieldsync errors`.
     const ok = outcomes.filter((o) => o.ok).map((o) => o.canonicalId);
@@ -270,6 +267,15 @@ export async function writeSignals(deps: WriteDeps, signals: readonly WriteSigna
     }
   }
   return report;
+}
+
+/** Source changes the writer found (read-before-write, search before create, values a write replaced). */
+async function queueForIngest(deps: WriteDeps, changes: readonly SourceChange[]): Promise<void> {
+  if (deps.ingestQueueUrl === undefined || changes.length === 0) return;
+  await deps.queue.send(
+    deps.ingestQueueUrl,
+    packMessages(changes, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
+  );
 }
 
 /** Written by the poller when a system's first full read is complete (ms epoch). */
@@ -358,10 +364,7 @@ async function findBeforeCreate(
   const held = creates.filter((op) =>
     (keysOf.get(op.canonicalId) ?? []).some((k) => taken.has(`${k.field}\u0000${k.value}`)),
   );
-  await deps.queue.send(
-    deps.ingestQueueUrl,
-    packMessages(unknown, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
-  );
+  await queueForIngest(deps, unknown);
   for (const op of held) again.set(op.canonicalId, 1000);
   report.foundBeforeCreate += held.length;
   const skip = new Set(held.map((op) => op.canonicalId));
@@ -503,10 +506,7 @@ async function checkUnseenChanges(
     read === undefined
       ? await deps.connector.read(object, [...unseen])
       : read.filter((c) => unseen.has(c.externalId));
-  await deps.queue.send(
-    deps.ingestQueueUrl,
-    packMessages(changes, (part): IngestMessage => ({ v: 1, changes: part, attempt: 0 })),
-  );
+  await queueForIngest(deps, changes);
   const held = ops.filter((op) => op.externalId !== undefined && unseen.has(op.externalId));
   for (const op of held) again.set(op.canonicalId, 1000);
   report.heldForUnseen += held.length;
