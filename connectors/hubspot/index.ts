@@ -863,7 +863,7 @@ export class HubSpotConnector implements Connector {
    * Neither API can make an update conditional, so a user's edit can land between read-before-write's
    * check and the write, and be overwritten unseen. The written properties' history shows it: one batch
    * read per 50 updated records (HubSpot's cap for reads with history). Best effort: a failed read
-   * leaves the write as it was (and is counted).
+   * leaves the write as it was, and says so in the log.
    */
   private async replaced(
     object: ObjectType,
