@@ -509,6 +509,7 @@ export function recordWritten(
       [system]: {
         values: { ...(shadow?.values ?? {}), ...written },
         asOf: shadow?.asOf ?? 0,
+        ...(shadow?.readAt === undefined ? {} : { readAt: shadow.readAt }),
         ...(Object.keys(times).length > 0 ? { times } : {}),
         ...(Object.keys(sources).length > 0 ? { sources } : {}),
         ...(Object.keys(unconfirmed).length > 0 ? { unconfirmed } : {}),

@@ -10,6 +10,7 @@ import {
   emptyRecord,
   mergeSnapshot,
   planWrite,
+  recordWritten,
   type SourceSnapshot,
 } from '../engine/index.ts';
 
@@ -100,5 +101,15 @@ describe('two saves in one Salesforce second', () => {
       ),
       { seed: 20_261_125, numRuns: 300 },
     );
+  });
+});
+
+describe('our write in between', () => {
+  it('keeps the read time of the shadow, so an earlier read of that stamp stays stale after it', () => {
+    const late = mergeSnapshot(linked(), read('Abe', S + 800), { ...ctx, now: S + 900 }).record;
+    const written = recordWritten(late, 'salesforce', { firstName: 'Ann' }, '003A', S + 950);
+    expect(written.shadows.salesforce?.readAt).toBe(S + 800);
+    const res = mergeSnapshot(written, read('Zed', S + 300), { ...ctx, now: S + 1000 });
+    expect(res.stale).toBe(true);
   });
 });
