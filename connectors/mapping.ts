@@ -1,6 +1,6 @@
 // Value transforms shared by connectors: enum maps and native types in both directions.
-import type { SystemField } from '../config/index.ts';
-import type { FieldValue } from '../engine/index.ts';
+import type { SystemField, SystemView } from '../config/index.ts';
+import { type FieldValue, normalizeValue } from '../engine/index.ts';
 
 /** A native value before normalization: enum values mapped back to canonical ones. */
 export function fromNative(field: SystemField, raw: unknown): unknown {
@@ -8,6 +8,11 @@ export function fromNative(field: SystemField, raw: unknown): unknown {
   const text = String(raw);
   for (const [canonical, native] of Object.entries(field.values)) if (native === text) return canonical;
   return text;
+}
+
+/** A native value (a record's, or one from the system's change history) as the canonical field value. */
+export function canonicalValue(field: SystemField, raw: unknown, view: SystemView): FieldValue {
+  return normalizeValue(field.kind, fromNative(field, raw), { defaultCountry: view.defaultCountry });
 }
 
 /**

@@ -1,8 +1,8 @@
 // HubSpot <-> canonical property mapping, driven by the config's HubSpot view.
 import type { FilterInput, SystemObject, SystemView } from '../../config/index.ts';
-import { type FieldValue, normalizeValue, type ObjectType } from '../../engine/index.ts';
+import type { FieldValue, ObjectType } from '../../engine/index.ts';
 import { BadResponseError } from '../errors.ts';
-import { fromNative, toNativeValue } from '../mapping.ts';
+import { canonicalValue, toNativeValue } from '../mapping.ts';
 import type { ReplacedValues, SourceChange, WriteOp } from '../types.ts';
 
 export const SYSTEM = 'hubspot';
@@ -113,15 +113,6 @@ export function toChange(
     ...(typeof fieldsyncId === 'string' && fieldsyncId !== '' ? { fieldsyncId } : {}),
     ...(mergedIds.length > 0 ? { mergedIds } : {}),
   };
-}
-
-/** A HubSpot property value (from a record or its history) as the canonical field value. */
-export function canonicalValue(
-  f: SystemObject['fields'][number],
-  raw: string | null | undefined,
-  view: SystemView,
-): FieldValue {
-  return normalizeValue(f.kind, fromNative(f, raw), { defaultCountry: view.defaultCountry });
 }
 
 /** One entry of a property's history (`ValueWithTimestamp`), as the client hands it out. */

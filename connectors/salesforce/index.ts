@@ -13,6 +13,7 @@ import {
   parseResponse,
   RateLimitError,
 } from '../errors.ts';
+import { canonicalValue } from '../mapping.ts';
 import {
   type Connector,
   type Cursor,
@@ -27,7 +28,6 @@ import {
   type WriteOutcome,
 } from '../types.ts';
 import {
-  canonicalValue,
   FIELDSYNC_ID_FIELD,
   filterConditions,
   HISTORY_OBJECTS,

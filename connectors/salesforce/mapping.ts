@@ -1,8 +1,8 @@
 // Salesforce <-> canonical field mapping, driven by the config's Salesforce view.
 import type { FilterInput, SystemObject, SystemView } from '../../config/index.ts';
-import { type FieldValue, normalizeValue, type ObjectType } from '../../engine/index.ts';
+import type { FieldValue, ObjectType } from '../../engine/index.ts';
 import { BadResponseError } from '../errors.ts';
-import { fromNative, toNativeValue } from '../mapping.ts';
+import { canonicalValue, toNativeValue } from '../mapping.ts';
 import type { SourceChange, WriteOp } from '../types.ts';
 import type { SalesforceRecord } from './types.ts';
 
@@ -70,15 +70,6 @@ function selected(o: SystemObject, record: SalesforceRecord, name: string): stri
     SYSTEM,
     `${o.native} ${record.Id}: ${name} is ${Array.isArray(v) ? 'an array' : `a ${typeof v}`}, not a field value`,
   );
-}
-
-/** A field's value as Salesforce holds it (a record column or a history row's NewValue), normalized. */
-export function canonicalValue(
-  f: SystemObject['fields'][number],
-  raw: unknown,
-  view: SystemView,
-): FieldValue {
-  return normalizeValue(f.kind, fromNative(f, raw), { defaultCountry: view.defaultCountry });
 }
 
 /** The field history object of each synced sObject (field history tracking), and its record field. */
