@@ -34,3 +34,32 @@ export function toNativeValue(
   if (field.kind === 'boolean') return value === 'true';
   return value;
 }
+
+/** One change of a field in the system's own history: the canonical value, when (ms), and who made it. */
+export interface FieldVersion {
+  value: FieldValue;
+  at: number;
+  by: string;
+}
+
+/**
+ * What a write of `written` replaced, from one field's history in order (oldest first): the write's own
+ * entry is the first holding the written value from `from` on (none: the write changed nothing); the
+ * replaced value is the last entry before it made by someone else than that entry's author (never
+ * fieldsync's own writes, e.g. a second writer racing on the record), to another value than the written
+ * one and than `known` (what fieldsync already saw the system hold).
+ */
+export function replacedVersion(
+  versions: readonly FieldVersion[],
+  written: FieldValue,
+  from: number,
+  known?: FieldValue,
+): FieldVersion | undefined {
+  const i = versions.findIndex((v) => v.value === written && v.at >= from);
+  const ours = versions[i];
+  if (ours === undefined) return undefined;
+  return versions
+    .slice(0, i)
+    .filter((v) => v.by !== ours.by && v.value !== written && v.value !== known)
+    .at(-1);
+}

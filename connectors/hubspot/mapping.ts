@@ -2,7 +2,7 @@
 import type { FilterInput, SystemObject, SystemView } from '../../config/index.ts';
 import type { FieldValue, ObjectType } from '../../engine/index.ts';
 import { BadResponseError } from '../errors.ts';
-import { canonicalValue, toNativeValue } from '../mapping.ts';
+import { canonicalValue, replacedVersion, toNativeValue } from '../mapping.ts';
 import type { ReplacedValues, SourceChange, WriteOp } from '../types.ts';
 
 export const SYSTEM = 'hubspot';
@@ -131,9 +131,7 @@ const CLOCK_SKEW_MS = 2_000;
  * record's time as fieldsync last merged it, checked unchanged just before the write) and before this
  * write's own entry. Such a value was set between that check and the write, and nobody has seen it.
  *
- * This write's entry is the first one holding the written value from `sentAt` on (none: the write
- * changed nothing). Entries from the same source as it (`sourceType`, `sourceId`) are fieldsync's own
- * writes, e.g. a second writer racing on the record, never a user's edit.
+ * Who made an entry is its source (`sourceType`, `sourceId`); see `replacedVersion`.
  */
 export function replacedValues(
   o: SystemObject,
@@ -148,19 +146,17 @@ export function replacedValues(
   for (const [name, written] of Object.entries(op.fields)) {
     const f = o.fields.find((x) => x.name === name);
     if (f === undefined) continue;
-    const versions = (history[f.native] ?? [])
+    // HubSpot lists the newest first: reversed, entries of one millisecond stay in the order they came.
+    const versions = [...(history[f.native] ?? [])]
+      .reverse()
       .map((v) => ({
         value: canonicalValue(f, v.value === '' ? null : v.value, view),
         at: timeOf(v.timestamp),
-        source: `${v.sourceType ?? ''}|${v.sourceId ?? ''}`,
+        by: `${v.sourceType ?? ''}|${v.sourceId ?? ''}`,
       }))
       .filter((v) => v.at > asOf)
       .sort((a, b) => a.at - b.at);
-    const ours = versions.find((v) => v.value === written && v.at >= sentAt - CLOCK_SKEW_MS);
-    if (ours === undefined) continue;
-    const before = versions
-      .filter((v) => v.at <= ours.at && v !== ours && v.value !== written && v.source !== ours.source)
-      .at(-1);
+    const before = replacedVersion(versions, written, sentAt - CLOCK_SKEW_MS);
     if (before === undefined) continue;
     out.fields[name] = before.value;
     out.times[name] = before.at;

@@ -13,7 +13,7 @@ import {
   parseResponse,
   RateLimitError,
 } from '../errors.ts';
-import { canonicalValue } from '../mapping.ts';
+import { canonicalValue, replacedVersion } from '../mapping.ts';
 import {
   type Connector,
   type Cursor,
@@ -557,16 +557,9 @@ export class SalesforceConnector implements Connector {
           .map((r) => ({
             value: canonicalValue(f, r.NewValue ?? null, this.view),
             at: parseSalesforceDate(r.CreatedDate),
-            by: r.CreatedById,
+            by: r.CreatedById ?? '',
           }));
-        const oursAt = mine.findIndex((r) => r.value === written && r.at >= since);
-        const ours = mine[oursAt];
-        if (ours === undefined) continue;
-        const known = op.previous?.[name];
-        const before = mine
-          .slice(0, oursAt)
-          .filter((r) => r.by !== ours.by && r.value !== written && r.value !== known)
-          .at(-1);
+        const before = replacedVersion(mine, written, since, op.previous?.[name]);
         if (before === undefined) continue;
         found.fields[name] = before.value;
         found.times[name] = before.at;
