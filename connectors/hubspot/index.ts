@@ -37,6 +37,7 @@ import {
   modifiedAtOf,
   modifiedProperty,
   objectView,
+  type PropertyVersion,
   readProperties,
   replacedValues,
   type SearchFilter,
@@ -341,7 +342,6 @@ function refreshError(err: unknown): ConnectorError {
   );
 }
 
-/** A PacedCounter that makes sure the access token is fresh before each call. */
 /** Attempts of one read, search or association call on a retryable failure (429, 5xx, network). */
 const MAX_CALL_ATTEMPTS = 3;
 
@@ -552,6 +552,30 @@ export class HubSpotConnector implements Connector {
       });
   }
 
+  /** Search has its own limit of about 5 requests per second: one search at a time, spaced. */
+  private async paceSearch(): Promise<void> {
+    const wait = this.lastSearchAt + SEARCH_SPACING_MS - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.lastSearchAt = Date.now();
+  }
+
+  /** Property history of `props` for at most 50 records (HubSpot's cap with history): id -> history. */
+  private async readHistory(
+    o: SystemObject,
+    ids: readonly string[],
+    props: readonly string[],
+  ): Promise<Map<string, Record<string, PropertyVersion[]>>> {
+    const raw = await this.counter.call('read:history', () =>
+      this.client.crm.objects.batchApi.read(o.native, {
+        inputs: ids.map((id) => ({ id })),
+        properties: [modifiedProperty(o.native)],
+        propertiesWithHistory: [...props],
+      }),
+    );
+    const res = parseResponse(SYSTEM, `${o.native} history read`, historyResponseSchema, raw);
+    return new Map(res.results.map((r) => [r.id, r.propertiesWithHistory ?? {}]));
+  }
+
   async findByKey(object: ObjectType, field: string, values: readonly string[]): Promise<SourceChange[]> {
     const o = objectView(this.view, object);
     const f = o.fields.find((x) => x.name === field);
@@ -563,9 +587,7 @@ export class HubSpotConnector implements Connector {
     for (const part of chunk([...wanted], BATCH_LIMIT)) {
       let after: string | undefined;
       do {
-        const wait = this.lastSearchAt + SEARCH_SPACING_MS - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        this.lastSearchAt = Date.now();
+        await this.paceSearch();
         const res = await this.counter.call('search:match', () =>
           this.client.crm.objects.searchApi.doSearch(o.native, {
             filterGroups: [
@@ -602,17 +624,12 @@ export class HubSpotConnector implements Connector {
     const times = new Map<string, Record<string, number>>();
     const live = changes.filter((c) => c.deleted === undefined);
     for (const part of chunk(live, HISTORY_BATCH_LIMIT)) {
-      // Property history of the mapped properties: 50 records per call (HubSpot's cap with history).
-      const raw = await this.counter.call('read:history', () =>
-        this.client.crm.objects.batchApi.read(o.native, {
-          inputs: part.map((c) => ({ id: c.externalId })),
-          properties: [modifiedProperty(o.native)],
-          propertiesWithHistory: props,
-        }),
+      const history = await this.readHistory(
+        o,
+        part.map((c) => c.externalId),
+        props,
       );
-      for (const r of parseResponse(SYSTEM, `${o.native} history read`, historyResponseSchema, raw).results) {
-        times.set(r.id, lastChanged(o, r.propertiesWithHistory ?? {}));
-      }
+      for (const [id, h] of history) times.set(id, lastChanged(o, h));
     }
     return changes.map((c) => {
       const found = times.get(c.externalId);
@@ -651,9 +668,7 @@ export class HubSpotConnector implements Connector {
               ],
             },
           ];
-    const wait = this.lastSearchAt + SEARCH_SPACING_MS - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    this.lastSearchAt = Date.now();
+    await this.paceSearch();
     // CRM search: POST /crm/v3/objects/{type}/search, ascending by last-modified, ties by id (ascending).
     const res = await this.counter.call('search', () =>
       this.client.crm.objects.searchApi.doSearch(o.native, {
@@ -874,16 +889,13 @@ export class HubSpotConnector implements Connector {
     const out = new Map<string, ReplacedValues>();
     for (const part of chunk(ops, HISTORY_BATCH_LIMIT)) {
       const props = [...new Set(part.flatMap((op) => Object.keys(toProperties(o, op))))];
-      let res: z.infer<typeof historyResponseSchema>;
+      let byId: Map<string, Record<string, PropertyVersion[]>>;
       try {
-        const raw = await this.counter.call('read:history', () =>
-          this.client.crm.objects.batchApi.read(o.native, {
-            inputs: part.map((op) => ({ id: op.externalId ?? '' })),
-            properties: [modifiedProperty(o.native)],
-            propertiesWithHistory: props,
-          }),
+        byId = await this.readHistory(
+          o,
+          part.map((op) => op.externalId ?? ''),
+          props,
         );
-        res = parseResponse(SYSTEM, `${o.native} history read`, historyResponseSchema, raw);
       } catch (err) {
         // The write stands; what it may have replaced stays unknown. Said, never silent.
         console.warn(
@@ -893,7 +905,6 @@ export class HubSpotConnector implements Connector {
         );
         continue;
       }
-      const byId = new Map(res.results.map((r) => [r.id, r.propertiesWithHistory ?? {}]));
       for (const op of part) {
         const found = replacedValues(o, op, byId.get(op.externalId ?? '') ?? {}, this.view, sentAt);
         if (found !== undefined) out.set(op.canonicalId, found);
