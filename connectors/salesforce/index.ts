@@ -252,15 +252,14 @@ export class SalesforceConnector implements Connector {
   async *poll(object: ObjectType, cursor: Cursor | undefined): AsyncGenerator<PollPage> {
     let current: Cursor | undefined = cursor;
     this.backfilling = cursor === undefined || Object.keys(cursor).length === 0;
-    // REST "Query" resource; pages of up to 2,000 rows follow nextRecordsUrl.
     // queryAll: deleted rows (IsDeleted, MasterRecordId for merge losers) come with the changes.
-    let page: unknown = await this.counter.call(
+    const o = objectView(this.view, object);
+    for await (const parsed of this.queryPages(
       'query',
-      async () => await this.queryResult(() => this.conn.query(this.soql(object, cursor), { scanAll: true })),
-    );
-    for (;;) {
-      const o = objectView(this.view, object);
-      const parsed = parseResponse(SYSTEM, `${o.native} query`, queryResultSchema, page);
+      `${o.native} query`,
+      this.soql(object, cursor),
+      true,
+    )) {
       const records = parsed.records.map((r) =>
         parseResponse(SYSTEM, `${o.native} query row`, salesforceRecordSchema, r),
       );
@@ -273,9 +272,25 @@ export class SalesforceConnector implements Connector {
       if (changes.length > 0 || parsed.nextRecordsUrl === undefined) {
         yield { changes, cursor: current ?? {} };
       }
+    }
+  }
+
+  /** REST "Query" resource: every page of a SOQL query (up to 2,000 rows each, following nextRecordsUrl). */
+  private async *queryPages(
+    kind: string,
+    what: string,
+    soql: string,
+    scanAll = false,
+  ): AsyncGenerator<z.infer<typeof queryResultSchema>> {
+    let page: unknown = await this.counter.call(kind, () =>
+      this.queryResult(() => this.conn.query(soql, scanAll ? { scanAll: true } : {})),
+    );
+    for (;;) {
+      const parsed = parseResponse(SYSTEM, what, queryResultSchema, page);
+      yield parsed;
       const next = parsed.nextRecordsUrl;
       if (parsed.done !== false || next === undefined) return;
-      page = await this.counter.call('query', () => this.queryResult(() => this.conn.queryMore(next)));
+      page = await this.counter.call(kind, () => this.queryResult(() => this.conn.queryMore(next)));
     }
   }
 
@@ -294,22 +309,13 @@ export class SalesforceConnector implements Connector {
           : `${f.native} IN (${part.map(soqlLiteral).join(', ')})`;
       const where = [`(${condition})`, ...filterConditions(o.filters).map((c) => `(${c})`)].join(' AND ');
       const soql = `SELECT ${selectFields(o).join(', ')} FROM ${o.native} WHERE ${where}`;
-      let page: unknown = await this.counter.call('query:match', () =>
-        this.queryResult(() => this.conn.query(soql)),
-      );
-      for (;;) {
-        const parsed = parseResponse(SYSTEM, `${o.native} match query`, queryResultSchema, page);
+      for await (const parsed of this.queryPages('query:match', `${o.native} match query`, soql)) {
         for (const row of parsed.records) {
           const r = parseResponse(SYSTEM, `${o.native} match row`, salesforceRecordSchema, row);
           const change = { ...toChange(object, o, r, this.view), readAt: Date.now() };
           const key = change.fields[field];
           if (typeof key === 'string' && wanted.has(key)) out.push(change);
         }
-        const next = parsed.nextRecordsUrl;
-        if (parsed.done !== false || next === undefined) break;
-        page = await this.counter.call('query:match', () =>
-          this.queryResult(() => this.conn.queryMore(next)),
-        );
       }
     }
     this.counter.recordsRead += out.length;
@@ -521,18 +527,9 @@ export class SalesforceConnector implements Connector {
     const soql = `SELECT Id, ${history.parentField}, Field, NewValue, CreatedDate, CreatedById FROM ${history.name} WHERE ${history.parentField} IN (${ids}) AND CreatedDate >= ${soqlDateTime(since)} ORDER BY CreatedDate ASC, Id ASC`;
     const rows: z.infer<typeof historyRowSchema>[] = [];
     try {
-      let page: unknown = await this.counter.call('query:history', () =>
-        this.queryResult(() => this.conn.query(soql)),
-      );
-      for (;;) {
-        const parsed = parseResponse(SYSTEM, `${history.name} query`, queryResultSchema, page);
+      for await (const parsed of this.queryPages('query:history', `${history.name} query`, soql)) {
         for (const r of parsed.records)
           rows.push(parseResponse(SYSTEM, `${history.name} row`, historyRowSchema, r));
-        const next = parsed.nextRecordsUrl;
-        if (parsed.done !== false || next === undefined) break;
-        page = await this.counter.call('query:history', () =>
-          this.queryResult(() => this.conn.queryMore(next)),
-        );
       }
     } catch (err) {
       const e = translateError(err);
