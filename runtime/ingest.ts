@@ -198,24 +198,23 @@ async function resolveRefs(
       continue;
     }
     // After the retries the change goes in without the unresolved reference (the field stays as it was).
+    // A time in the future (a wrong clock, a bad value) would win every later conflict until that day
+    // comes: no source time counts for more than now plus the allowed clock skew.
+    const latest = deps.now() + MAX_CLOCK_AHEAD_MS;
+    const capped = (t: number) => Math.min(t, latest);
     out.push({
       change,
       snapshot: {
         system: change.system,
         object,
         externalId: change.externalId,
-        // A time in the future (a wrong clock, a bad value) would win every later conflict until that
-        // day comes: no source time counts for more than now plus the allowed clock skew.
-        modifiedAt: Math.min(change.modifiedAt, deps.now() + MAX_CLOCK_AHEAD_MS),
+        modifiedAt: capped(change.modifiedAt),
         fields,
         ...(change.fieldTimes === undefined
           ? {}
           : {
               fieldTimes: Object.fromEntries(
-                Object.entries(change.fieldTimes).map(([f, t]) => [
-                  f,
-                  Math.min(t, deps.now() + MAX_CLOCK_AHEAD_MS),
-                ]),
+                Object.entries(change.fieldTimes).map(([f, t]) => [f, capped(t)]),
               ),
             }),
         ...(change.replaced === true ? { replaced: true as const } : {}),
