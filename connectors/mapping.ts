@@ -44,10 +44,12 @@ export interface FieldVersion {
 
 /**
  * What a write of `written` replaced, from one field's history in order (oldest first): the write's own
- * entry is the first holding the written value from `from` on (none: the write changed nothing); the
- * replaced value is the last entry before it made by someone else than that entry's author (never
- * fieldsync's own writes, e.g. a second writer racing on the record), to another value than the written
- * one and than `known` (what fieldsync already saw the system hold).
+ * entry is the last holding the written value from `from` on (none: the write changed nothing). The last,
+ * not the first: two writers racing on a record both pass the check, and a user's edit between their
+ * two entries was replaced by the second. The replaced value is the last entry before it made by someone
+ * else than that entry's author (never fieldsync's own writes), to another value than the written one
+ * and than `known` (what fieldsync already saw the system hold). A value merged twice this way changes
+ * nothing more: the merge is idempotent.
  */
 export function replacedVersion(
   versions: readonly FieldVersion[],
@@ -55,7 +57,7 @@ export function replacedVersion(
   from: number,
   known?: FieldValue,
 ): FieldVersion | undefined {
-  const i = versions.findIndex((v) => v.value === written && v.at >= from);
+  const i = versions.findLastIndex((v) => v.value === written && v.at >= from);
   const ours = versions[i];
   if (ours === undefined) return undefined;
   return versions

@@ -215,6 +215,17 @@ describe('replacedValues', () => {
     });
   });
 
+  it('finds the edit a second writer racing on the record replaced (chaos racing-workers, seed 5013)', () => {
+    // Both writers passed the check; the first wrote 'Ours', the user typed, the second wrote 'Ours' again.
+    const history = {
+      lastname: [api('Ours', 4100), user('Typed', 4050), api('Ours', 4000), user('Seen before', 1000)],
+    };
+    const found = { fields: { lastName: 'Typed' }, times: { lastName: 4050 } };
+    // Whichever writer reads the history, the user's edit is found (merged twice: idempotent).
+    expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), history, VIEW, 4090)).toEqual(found);
+    expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), history, VIEW, 3990)).toEqual(found);
+  });
+
   it('reports a user clearing the field as a blank, and nothing without asOf or when no entry is ours', () => {
     const cleared = { lastname: [api('Ours', 3000), user('', 2000)] };
     expect(replacedValues(CONTACTS, op({ lastName: 'Ours' }, 1000), cleared, VIEW, 2900)).toEqual({
